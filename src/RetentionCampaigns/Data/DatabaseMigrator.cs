@@ -1,0 +1,112 @@
+using System.Data.Common;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+
+namespace RetentionCampaigns.Data;
+
+/// <summary>
+/// Applies the embedded versioned SQL scripts (Data/Migrations/{Provider}/NNNN_name.sql) in order, each in its
+/// own transaction. Safe when several nodes start at once: PostgreSQL takes an advisory lock, SQLite a write
+/// lock (BEGIN IMMEDIATE) per script. An applied script whose text has changed stops start-up.
+/// </summary>
+public sealed class DatabaseMigrator(RetentionDb db, ILogger<DatabaseMigrator> log)
+{
+    const long AdvisoryLockKey = 0x52435F4D4947; // "RC_MIG"
+
+    public sealed record Script(int Version, string Name, string Sql, string Checksum);
+
+    public async Task MigrateAsync(CancellationToken ct = default)
+    {
+        var postgres = db.IsPostgres;
+        var scripts = LoadScripts(postgres ? "Postgres" : "Sqlite");
+        var connection = db.Database.GetDbConnection();
+        await connection.OpenAsync(ct);
+        try
+        {
+            if (postgres) await ExecuteAsync(connection, null, $"SELECT pg_advisory_lock({AdvisoryLockKey})", ct);
+            else await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL", ct);
+
+            await ExecuteAsync(connection, null, postgres
+                ? "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+                : "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)", ct);
+
+            foreach (var script in scripts)
+            {
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                var applied = await ScalarAsync(connection, tx, $"SELECT checksum FROM schema_migrations WHERE version = {script.Version}", ct);
+                if (applied is string checksum)
+                {
+                    if (checksum != script.Checksum)
+                        throw new InvalidOperationException(
+                            $"Migration {script.Version} ({script.Name}) was changed after it was applied. Add a new migration instead.");
+                    continue;
+                }
+                await ExecuteAsync(connection, tx, script.Sql, ct);
+                await using (var insert = connection.CreateCommand())
+                {
+                    insert.Transaction = tx;
+                    insert.CommandText = "INSERT INTO schema_migrations (version, name, checksum) VALUES (@v, @n, @c)";
+                    AddParameter(insert, "@v", script.Version);
+                    AddParameter(insert, "@n", script.Name);
+                    AddParameter(insert, "@c", script.Checksum);
+                    await insert.ExecuteNonQueryAsync(ct);
+                }
+                await tx.CommitAsync(ct);
+                log.LogInformation("Applied migration {Version} {Name}", script.Version, script.Name);
+            }
+        }
+        finally
+        {
+            if (postgres && connection.State == System.Data.ConnectionState.Open)
+                await ExecuteAsync(connection, null, $"SELECT pg_advisory_unlock({AdvisoryLockKey})", CancellationToken.None);
+            await connection.CloseAsync();
+        }
+    }
+
+    public static IReadOnlyList<Script> LoadScripts(string provider)
+    {
+        var assembly = typeof(DatabaseMigrator).Assembly;
+        var prefix = $"{assembly.GetName().Name}.Data.Migrations.{provider}.";
+        return assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Select(n => ReadScript(assembly, n, n[prefix.Length..^4]))
+            .OrderBy(s => s.Version)
+            .ToList();
+    }
+
+    static Script ReadScript(Assembly assembly, string resource, string fileName)
+    {
+        using var reader = new StreamReader(assembly.GetManifestResourceStream(resource)!);
+        var sql = reader.ReadToEnd().Replace("\r\n", "\n");
+        var separator = fileName.IndexOf('_');
+        var version = int.Parse(fileName[..separator]);
+        var checksum = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sql)));
+        return new Script(version, fileName[(separator + 1)..], sql, checksum);
+    }
+
+    static async Task ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction tx, string sql, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync(ct);
+    }
+
+    static void AddParameter(DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using RetentionCampaigns.ApiKeys;
+using RetentionCampaigns.Consent;
+using RetentionCampaigns.Customers;
+using RetentionCampaigns.Imports;
+using RetentionCampaigns.Orders;
+using RetentionCampaigns.Surveys;
+
+namespace RetentionCampaigns.Data;
+
+/// <summary>
+/// The schema itself is owned by the versioned SQL scripts in Data/Migrations; this model only maps onto it.
+/// </summary>
+public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbContext(options)
+{
+    public DbSet<Customer> Customers => Set<Customer>();
+    public DbSet<Order> Orders => Set<Order>();
+    public DbSet<OrderLine> OrderLines => Set<OrderLine>();
+    public DbSet<SurveyAnswer> SurveyAnswers => Set<SurveyAnswer>();
+    public DbSet<ConsentEvent> ConsentEvents => Set<ConsentEvent>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<ImportRun> ImportRuns => Set<ImportRun>();
+
+    public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
+
+    protected override void OnModelCreating(ModelBuilder model)
+    {
+        model.Entity<Customer>(e =>
+        {
+            e.HasIndex(c => c.ExternalId).IsUnique();
+            e.Property(c => c.Tags).HasConversion(JsonConversion.For<List<string>>(), JsonConversion.Comparer<List<string>>());
+            e.Property(c => c.Attributes).HasConversion(JsonConversion.For<Dictionary<string, JsonElement>>(), JsonConversion.Comparer<Dictionary<string, JsonElement>>());
+            e.HasMany(c => c.Orders).WithOne(o => o.Customer).HasForeignKey(o => o.CustomerId);
+            e.HasMany(c => c.SurveyAnswers).WithOne().HasForeignKey(a => a.CustomerId);
+            e.HasMany(c => c.ConsentEvents).WithOne().HasForeignKey(a => a.CustomerId);
+        });
+        model.Entity<Order>(e =>
+        {
+            e.HasIndex(o => o.ExternalId).IsUnique();
+            e.HasMany(o => o.Lines).WithOne().HasForeignKey(l => l.OrderId);
+        });
+        model.Entity<ImportRun>().ToTable("imports");
+
+        foreach (var entity in model.Model.GetEntityTypes())
+        {
+            if (entity.GetTableName() is { } table && entity.ClrType != typeof(ImportRun))
+                entity.SetTableName(SnakeCase(table));
+            foreach (var property in entity.GetProperties())
+            {
+                property.SetColumnName(SnakeCase(property.Name));
+                if (property.ClrType == typeof(DateTime)) property.SetValueConverter(UtcConverter);
+                if (property.ClrType == typeof(DateTime?)) property.SetValueConverter(NullableUtcConverter);
+            }
+        }
+    }
+
+    // SQLite hands DateTime back as Unspecified; everything we store is UTC.
+    static readonly ValueConverter<DateTime, DateTime> UtcConverter =
+        new(v => v, v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+    static readonly ValueConverter<DateTime?, DateTime?> NullableUtcConverter =
+        new(v => v, v => v == null ? v : DateTime.SpecifyKind(v.Value, DateTimeKind.Utc));
+
+    internal static string SnakeCase(string name)
+    {
+        var sb = new StringBuilder(name.Length + 8);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0) sb.Append('_');
+            sb.Append(char.ToLowerInvariant(name[i]));
+        }
+        return sb.ToString();
+    }
+}
+
+/// <summary>Tags and custom attributes are stored as JSON text, the same on both providers.</summary>
+public static class JsonConversion
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+
+    public static ValueConverter<T, string> For<T>() where T : new() =>
+        new(v => JsonSerializer.Serialize(v, Options), s => JsonSerializer.Deserialize<T>(s, Options) ?? new T());
+
+    public static ValueComparer<T> Comparer<T>() where T : new() =>
+        new((a, b) => Serialize(a) == Serialize(b), v => Serialize(v).GetHashCode(),
+            v => JsonSerializer.Deserialize<T>(Serialize(v), Options) ?? new T());
+}
