@@ -1,6 +1,11 @@
-var builder = WebApplication.CreateBuilder(args);
+using RetentionCampaigns;
+using RetentionCampaigns.Cli;
+
+var command = CommandLine.Parse(args);
+var builder = WebApplication.CreateBuilder(command.HostArgs);
+builder.AddRetentionCampaigns(command);
 var app = builder.Build();
+app.MapRetentionCampaigns();
+return await command.RunAsync(app);
 
-app.MapGet("/", () => "Hello World!");
-
-app.Run();
+public partial class Program;

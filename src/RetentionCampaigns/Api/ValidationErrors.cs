@@ -21,6 +21,14 @@ public sealed class ValidationErrors
         list.Add(message);
     }
 
+    public IEnumerable<(string Path, string Message)> Messages => errors.SelectMany(e => e.Value.Select(m => (e.Key, m)));
+
+    public void Clear()
+    {
+        errors.Clear();
+        Total = 0;
+    }
+
     public Dictionary<string, string[]> ToDictionary() => errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
 
     public ValidationProblem ToProblem(string title = "The request has invalid fields.") =>

@@ -31,7 +31,7 @@ public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, RetentionDb db)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
-    public const string Scheme = "ApiKey";
+    public const string SchemeName = "ApiKey";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -43,8 +43,8 @@ public sealed class ApiKeyAuthenticationHandler(
             .Select(k => new { k.Id, k.Name })
             .FirstOrDefaultAsync(Context.RequestAborted);
         if (key is null) return AuthenticateResult.Fail("Unknown or revoked API key.");
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, key.Name), new Claim("api_key_id", key.Id.ToString())], Scheme);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme));
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, key.Name), new Claim("api_key_id", key.Id.ToString())], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

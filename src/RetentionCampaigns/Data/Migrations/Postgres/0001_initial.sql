@@ -94,5 +94,9 @@ CREATE TABLE imports (
     rows_read     bigint      NOT NULL DEFAULT 0,
     rows_accepted bigint      NOT NULL DEFAULT 0,
     rows_rejected bigint      NOT NULL DEFAULT 0,
+    rows_created  bigint      NOT NULL DEFAULT 0,
+    rows_updated  bigint      NOT NULL DEFAULT 0,
+    rows_unchanged bigint      NOT NULL DEFAULT 0,
+    ignored_columns text        NOT NULL DEFAULT '[]',
     errors        text        NOT NULL DEFAULT '[]'
 );

@@ -94,5 +94,9 @@ CREATE TABLE imports (
     rows_read     INTEGER NOT NULL DEFAULT 0,
     rows_accepted INTEGER NOT NULL DEFAULT 0,
     rows_rejected INTEGER NOT NULL DEFAULT 0,
+    rows_created  INTEGER NOT NULL DEFAULT 0,
+    rows_updated  INTEGER NOT NULL DEFAULT 0,
+    rows_unchanged INTEGER NOT NULL DEFAULT 0,
+    ignored_columns TEXT    NOT NULL DEFAULT '[]',
     errors        TEXT    NOT NULL DEFAULT '[]'
 );

@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Json;
+using RetentionCampaigns.Api;
+using RetentionCampaigns.ApiKeys;
+using RetentionCampaigns.Cli;
+using RetentionCampaigns.Consent;
+using RetentionCampaigns.Customers;
+using RetentionCampaigns.Data;
+using RetentionCampaigns.Demo;
+using RetentionCampaigns.Imports;
+using RetentionCampaigns.Orders;
+using RetentionCampaigns.Surveys;
+
+namespace RetentionCampaigns;
+
+public static class AppSetup
+{
+    public static void AddRetentionCampaigns(this WebApplicationBuilder builder, CommandLine command)
+    {
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddOptions<ShopOptions>().BindConfiguration("Shop");
+        services.AddRetentionData(builder.Configuration);
+        services.AddScoped<CsvImporter>();
+        services.AddScoped<DemoShop>();
+        if (command.Verb is null) services.AddHostedService<StartupTasks>();
+        services.AddSingleton(command);
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestHandler>();
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.Configure<JsonOptions>(o => o.SerializerOptions.AllowTrailingCommas = true);
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorization();
+        services.AddOpenApi();
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+    }
+
+    public static void MapRetentionCampaigns(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi();
+        app.MapHealthChecks("/health");
+        var api = app.MapGroup("/api").RequireAuthorization();
+        api.MapCustomers();
+        api.MapOrders();
+        api.MapSurveyAnswers();
+        api.MapConsents();
+        api.MapImports();
+    }
+}
+
+/// <summary>Migrates the database before the server accepts requests, then seeds the demo shop when asked.</summary>
+sealed class StartupTasks(IServiceScopeFactory scopes, CommandLine command) : IHostedService
+{
+    public async Task StartAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<DatabaseMigrator>().MigrateAsync(ct);
+        if (command.Demo)
+        {
+            var key = await scope.ServiceProvider.GetRequiredService<DemoShop>().SeedAsync(ct);
+            Console.WriteLine($"Demo API key: {key}");
+        }
+    }
+
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+}

@@ -1,0 +1,76 @@
+using Spectre.Console;
+using RetentionCampaigns.ApiKeys;
+using RetentionCampaigns.Data;
+using RetentionCampaigns.Imports;
+
+namespace RetentionCampaigns.Cli;
+
+/// <summary>
+/// The executable is both the web host and a small CLI. Verbs are taken off the arguments before the host sees
+/// them, because the configuration parser would read a file path or a bare flag as a setting.
+/// </summary>
+public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
+{
+    const string Usage = """
+        Usage:
+          RetentionCampaigns [--demo] [--urls http://127.0.0.1:5080]   run the web app (--demo seeds the demo shop)
+          RetentionCampaigns apikey create NAME                        create an API key and print it
+          RetentionCampaigns import customers FILE                     import a customers CSV
+          RetentionCampaigns import orders FILE                        import an orders CSV
+        """;
+
+    public static CommandLine Parse(string[] args)
+    {
+        if (args.Length > 0 && !args[0].StartsWith('-'))
+            return new CommandLine(args, false, []);
+        var demo = args.Contains("--demo");
+        return new CommandLine(null, demo, args.Where(a => a != "--demo").ToArray());
+    }
+
+    public async Task<int> RunAsync(WebApplication app)
+    {
+        if (Verb is null)
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        await using var scope = app.Services.CreateAsyncScope();
+        var services = scope.ServiceProvider;
+        switch (Verb)
+        {
+            case ["apikey", "create", var name]:
+                await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
+                Console.WriteLine(await ApiKeyService.CreateAsync(services.GetRequiredService<RetentionDb>(), name, TimeProvider.System));
+                return 0;
+            case ["import", var kind, var file] when kind is "customers" or "orders":
+                await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
+                return await ImportAsync(services.GetRequiredService<CsvImporter>(), kind, file);
+            default:
+                await Console.Error.WriteLineAsync(Usage);
+                return 2;
+        }
+    }
+
+    static async Task<int> ImportAsync(CsvImporter importer, string kind, string file)
+    {
+        if (!File.Exists(file))
+        {
+            await Console.Error.WriteLineAsync($"No such file: {file}");
+            return 2;
+        }
+        var length = new FileInfo(file).Length;
+        ImportReport report = null!;
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async progress =>
+            {
+                var task = progress.AddTask($"Importing {kind}", maxValue: Math.Max(length, 1));
+                var updates = new Progress<ImportProgress>(p => task.Value = p.BytesRead);
+                report = await importer.ImportAsync(kind == "customers" ? ImportKind.Customers : ImportKind.Orders, file,
+                    Path.GetFileName(file), updates, CancellationToken.None);
+                task.Value = task.MaxValue;
+            });
+        Console.WriteLine(report.Describe());
+        return report.Status == "completed" ? 0 : 1;
+    }
+}

@@ -1,0 +1,9 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace RetentionCampaigns.Data;
+
+public sealed class DatabaseHealthCheck(RetentionDb db) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
+        await db.Database.CanConnectAsync(ct) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The database cannot be reached.");
+}

@@ -1,0 +1,276 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
+using RetentionCampaigns.Data;
+
+namespace RetentionCampaigns.Imports;
+
+/// <summary>
+/// Stages a chunk into temporary tables and merges it into the real ones with set-based SQL, one transaction per
+/// chunk. Only staging differs by provider (binary COPY on PostgreSQL, a prepared INSERT on SQLite); the merge
+/// SQL is shared, since both understand UPDATE ... FROM, IS DISTINCT FROM and ON CONFLICT.
+/// </summary>
+public sealed class ImportStore : IAsyncDisposable
+{
+    readonly DbConnection connection;
+    readonly bool postgres;
+    readonly ShopOptions shop;
+    readonly DateTime now;
+
+    ImportStore(DbConnection connection, bool postgres, ShopOptions shop, DateTime now) =>
+        (this.connection, this.postgres, this.shop, this.now) = (connection, postgres, shop, now);
+
+    public static async Task<ImportStore> OpenAsync(RetentionDb db, ShopOptions shop, DateTime now, CancellationToken ct)
+    {
+        var connection = db.Database.GetDbConnection();
+        await connection.OpenAsync(ct);
+        var store = new ImportStore(connection, db.IsPostgres, shop, now);
+        var (text, integer, time) = store.postgres ? ("text", "bigint", "timestamptz") : ("TEXT", "INTEGER", "TEXT");
+        await store.ExecuteAsync(null, $"""
+            CREATE TEMP TABLE stage_customers (line {integer}, external_id {text}, email {text}, first_name {text}, last_name {text},
+                locale {text}, time_zone {text}, country {text}, signed_up_at {time}, tags {text}, attributes {text});
+            CREATE TEMP TABLE stage_orders (line {integer}, external_id {text}, customer_external_id {text}, ordered_at {time},
+                amount_minor {integer}, refunded_minor {integer}, currency {text});
+            CREATE TEMP TABLE stage_lines (order_external_id {text}, sku {text}, product_name {text}, category {text},
+                quantity {integer}, unit_price_minor {integer});
+            """, ct);
+        return store;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ExecuteAsync(null, "DROP TABLE IF EXISTS stage_customers; DROP TABLE IF EXISTS stage_orders; DROP TABLE IF EXISTS stage_lines;", CancellationToken.None);
+        await connection.CloseAsync();
+    }
+
+    public async Task<MergeResult> MergeCustomersAsync(Chunk chunk, CancellationToken ct)
+    {
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await ExecuteAsync(tx, postgres ? "TRUNCATE stage_customers" : "DELETE FROM stage_customers", ct);
+        if (postgres) await CopyCustomersAsync(chunk, ct);
+        else await InsertCustomersAsync(tx, chunk, ct);
+
+        // Empty cells keep the stored value, as a left-out field does in the API.
+        var updated = await ExecuteAsync(tx, """
+            UPDATE customers SET
+                email = s.email,
+                first_name = COALESCE(s.first_name, customers.first_name),
+                last_name = COALESCE(s.last_name, customers.last_name),
+                locale = COALESCE(s.locale, customers.locale),
+                time_zone = COALESCE(s.time_zone, customers.time_zone),
+                country = COALESCE(s.country, customers.country),
+                signed_up_at = COALESCE(s.signed_up_at, customers.signed_up_at),
+                tags = COALESCE(s.tags, customers.tags),
+                attributes = COALESCE(s.attributes, customers.attributes),
+                updated_at = @now
+            FROM stage_customers AS s
+            WHERE customers.external_id = s.external_id AND (
+                customers.email IS DISTINCT FROM s.email
+                OR customers.first_name IS DISTINCT FROM COALESCE(s.first_name, customers.first_name)
+                OR customers.last_name IS DISTINCT FROM COALESCE(s.last_name, customers.last_name)
+                OR customers.locale IS DISTINCT FROM COALESCE(s.locale, customers.locale)
+                OR customers.time_zone IS DISTINCT FROM COALESCE(s.time_zone, customers.time_zone)
+                OR customers.country IS DISTINCT FROM COALESCE(s.country, customers.country)
+                OR customers.signed_up_at IS DISTINCT FROM COALESCE(s.signed_up_at, customers.signed_up_at)
+                OR customers.tags IS DISTINCT FROM COALESCE(s.tags, customers.tags)
+                OR customers.attributes IS DISTINCT FROM COALESCE(s.attributes, customers.attributes))
+            """, ct);
+        var created = await ExecuteAsync(tx, """
+            INSERT INTO customers (external_id, email, first_name, last_name, locale, time_zone, country, signed_up_at, tags,
+                attributes, created_at, updated_at)
+            SELECT s.external_id, s.email, s.first_name, s.last_name, COALESCE(s.locale, @locale), COALESCE(s.time_zone, @zone),
+                s.country, s.signed_up_at, COALESCE(s.tags, '[]'), COALESCE(s.attributes, '{}'), @now, @now
+            FROM stage_customers AS s
+            WHERE NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.external_id = s.external_id)
+            ON CONFLICT (external_id) DO NOTHING
+            """, ct);
+        await tx.CommitAsync(ct);
+        return new MergeResult(created, updated, chunk.Customers.Count - created - updated, []);
+    }
+
+    public async Task<MergeResult> MergeOrdersAsync(Chunk chunk, CancellationToken ct)
+    {
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await ExecuteAsync(tx, postgres ? "TRUNCATE stage_orders, stage_lines" : "DELETE FROM stage_orders; DELETE FROM stage_lines;", ct);
+        if (postgres) await CopyOrdersAsync(chunk, ct);
+        else await InsertOrdersAsync(tx, chunk, ct);
+        if (postgres) await ExecuteAsync(tx, "ANALYZE stage_orders; ANALYZE stage_lines", ct);
+
+        var unknownLines = new List<long>();
+        await using (var unknown = Command(tx, """
+            SELECT s.line FROM stage_orders AS s
+            WHERE NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.external_id = s.customer_external_id)
+            """))
+        await using (var reader = await unknown.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) unknownLines.Add(reader.GetInt64(0));
+
+        var updated = await ExecuteAsync(tx, """
+            UPDATE orders SET customer_id = x.customer_id, ordered_at = x.ordered_at, amount_minor = x.amount_minor,
+                refunded_minor = x.refunded_minor, currency = x.currency, updated_at = @now
+            FROM (SELECT s.external_id, c.id AS customer_id, s.ordered_at, s.amount_minor, s.refunded_minor, s.currency
+                  FROM stage_orders AS s JOIN customers AS c ON c.external_id = s.customer_external_id) AS x
+            WHERE orders.external_id = x.external_id AND (
+                orders.customer_id <> x.customer_id OR orders.ordered_at <> x.ordered_at OR orders.amount_minor <> x.amount_minor
+                OR orders.refunded_minor <> x.refunded_minor OR orders.currency <> x.currency)
+            """, ct);
+        var created = await ExecuteAsync(tx, """
+            INSERT INTO orders (external_id, customer_id, ordered_at, amount_minor, refunded_minor, currency, created_at, updated_at)
+            SELECT s.external_id, c.id, s.ordered_at, s.amount_minor, s.refunded_minor, s.currency, @now, @now
+            FROM stage_orders AS s JOIN customers AS c ON c.external_id = s.customer_external_id
+            WHERE NOT EXISTS (SELECT 1 FROM orders AS o WHERE o.external_id = s.external_id)
+            ON CONFLICT (external_id) DO NOTHING
+            """, ct);
+        await ExecuteAsync(tx, """
+            INSERT INTO order_lines (order_id, sku, product_name, category, quantity, unit_price_minor)
+            SELECT o.id, l.sku, l.product_name, l.category, l.quantity, l.unit_price_minor
+            FROM stage_lines AS l
+            JOIN stage_orders AS s ON s.external_id = l.order_external_id
+            JOIN customers AS c ON c.external_id = s.customer_external_id
+            JOIN orders AS o ON o.external_id = l.order_external_id
+            WHERE true
+            ON CONFLICT (order_id, sku) DO UPDATE SET product_name = excluded.product_name, category = excluded.category,
+                quantity = excluded.quantity, unit_price_minor = excluded.unit_price_minor
+            WHERE order_lines.product_name IS DISTINCT FROM excluded.product_name
+                OR order_lines.category IS DISTINCT FROM excluded.category
+                OR order_lines.quantity <> excluded.quantity
+                OR order_lines.unit_price_minor IS DISTINCT FROM excluded.unit_price_minor
+            """, ct);
+        await tx.CommitAsync(ct);
+        var merged = chunk.Orders.Count - unknownLines.Count;
+        return new MergeResult(created, updated, merged - created - updated, unknownLines);
+    }
+
+    async Task CopyCustomersAsync(Chunk chunk, CancellationToken ct)
+    {
+        await using var copy = await ((NpgsqlConnection)connection).BeginBinaryImportAsync(
+            "COPY stage_customers (line, external_id, email, first_name, last_name, locale, time_zone, country, signed_up_at, tags, attributes) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var (line, c, tags, attributes) in chunk.Customers)
+        {
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(line, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(c.ExternalId, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(c.Email, NpgsqlDbType.Text, ct);
+            await WriteNullableAsync(copy, c.FirstName, ct);
+            await WriteNullableAsync(copy, c.LastName, ct);
+            await WriteNullableAsync(copy, c.Locale, ct);
+            await WriteNullableAsync(copy, c.TimeZone, ct);
+            await WriteNullableAsync(copy, c.Country, ct);
+            if (c.SignedUpAt is { } signedUp) await copy.WriteAsync(signedUp, NpgsqlDbType.TimestampTz, ct); else await copy.WriteNullAsync(ct);
+            await WriteNullableAsync(copy, tags, ct);
+            await WriteNullableAsync(copy, attributes, ct);
+        }
+        await copy.CompleteAsync(ct);
+    }
+
+    async Task CopyOrdersAsync(Chunk chunk, CancellationToken ct)
+    {
+        var npgsql = (NpgsqlConnection)connection;
+        await using (var copy = await npgsql.BeginBinaryImportAsync(
+            "COPY stage_orders (line, external_id, customer_external_id, ordered_at, amount_minor, refunded_minor, currency) FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var (line, o) in chunk.Orders)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(line, NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(o.ExternalId, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(o.CustomerExternalId, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(o.OrderedAt, NpgsqlDbType.TimestampTz, ct);
+                await copy.WriteAsync(o.AmountMinor, NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(o.RefundedMinor, NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(o.Currency, NpgsqlDbType.Text, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+        await using (var copy = await npgsql.BeginBinaryImportAsync(
+            "COPY stage_lines (order_external_id, sku, product_name, category, quantity, unit_price_minor) FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var (orderId, l) in chunk.Lines)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(orderId, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(l.Sku, NpgsqlDbType.Text, ct);
+                await WriteNullableAsync(copy, l.ProductName, ct);
+                await WriteNullableAsync(copy, l.Category, ct);
+                await copy.WriteAsync((long)l.Quantity, NpgsqlDbType.Bigint, ct);
+                if (l.UnitPriceMinor is { } price) await copy.WriteAsync(price, NpgsqlDbType.Bigint, ct); else await copy.WriteNullAsync(ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+    }
+
+    static async Task WriteNullableAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken ct)
+    {
+        if (value is null) await copy.WriteNullAsync(ct);
+        else await copy.WriteAsync(value, NpgsqlDbType.Text, ct);
+    }
+
+    async Task InsertCustomersAsync(DbTransaction tx, Chunk chunk, CancellationToken ct)
+    {
+        await using var insert = (SqliteCommand)Command(tx,
+            "INSERT INTO stage_customers VALUES ($line, $id, $email, $first, $last, $locale, $zone, $country, $signedUp, $tags, $attributes)");
+        var p = AddParameters(insert, "$line", "$id", "$email", "$first", "$last", "$locale", "$zone", "$country", "$signedUp", "$tags", "$attributes");
+        foreach (var (line, c, tags, attributes) in chunk.Customers)
+        {
+            Set(p, line, c.ExternalId, c.Email, c.FirstName, c.LastName, c.Locale, c.TimeZone, c.Country, c.SignedUpAt, tags, attributes);
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    async Task InsertOrdersAsync(DbTransaction tx, Chunk chunk, CancellationToken ct)
+    {
+        await using (var insert = (SqliteCommand)Command(tx, "INSERT INTO stage_orders VALUES ($line, $id, $customer, $at, $amount, $refunded, $currency)"))
+        {
+            var p = AddParameters(insert, "$line", "$id", "$customer", "$at", "$amount", "$refunded", "$currency");
+            foreach (var (line, o) in chunk.Orders)
+            {
+                Set(p, line, o.ExternalId, o.CustomerExternalId, o.OrderedAt, o.AmountMinor, o.RefundedMinor, o.Currency);
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+        }
+        await using (var insert = (SqliteCommand)Command(tx, "INSERT INTO stage_lines VALUES ($order, $sku, $name, $category, $quantity, $price)"))
+        {
+            var p = AddParameters(insert, "$order", "$sku", "$name", "$category", "$quantity", "$price");
+            foreach (var (orderId, l) in chunk.Lines)
+            {
+                Set(p, orderId, l.Sku, l.ProductName, l.Category, l.Quantity, l.UnitPriceMinor);
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+        }
+    }
+
+    static SqliteParameter[] AddParameters(SqliteCommand command, params string[] names)
+    {
+        // The command is reused for every row, so SQLite compiles the statement once.
+        return names.Select(n => command.Parameters.Add(new SqliteParameter(n, DBNull.Value))).ToArray();
+    }
+
+    static void Set(SqliteParameter[] parameters, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++) parameters[i].Value = values[i] ?? DBNull.Value;
+    }
+
+    DbCommand Command(DbTransaction? tx, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        command.CommandTimeout = 600;
+        foreach (var (name, value) in new (string, object)[] { ("@now", now), ("@locale", shop.DefaultLocale), ("@zone", shop.TimeZone) })
+        {
+            if (!sql.Contains(name, StringComparison.Ordinal)) continue;
+            var p = command.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value;
+            command.Parameters.Add(p);
+        }
+        return command;
+    }
+
+    async Task<int> ExecuteAsync(DbTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var command = Command(tx, sql);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+}
