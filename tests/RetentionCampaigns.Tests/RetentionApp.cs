@@ -1,0 +1,144 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using RetentionCampaigns.ApiKeys;
+using RetentionCampaigns.Data;
+
+namespace RetentionCampaigns.Tests;
+
+/// <summary>Every database test runs once per store.</summary>
+public sealed class BothStores : TheoryData<DatabaseProvider>
+{
+    public BothStores()
+    {
+        Add(DatabaseProvider.Sqlite);
+        Add(DatabaseProvider.Postgres);
+    }
+}
+
+/// <summary>
+/// The app on a fresh database of its own: a temporary SQLite file, or a new PostgreSQL database on the server
+/// named by RC_TEST_POSTGRES (the test command starts one). The database is dropped when the app is disposed.
+/// </summary>
+public sealed class RetentionApp : WebApplicationFactory<Program>
+{
+    public static string PostgresAdmin =>
+        Environment.GetEnvironmentVariable("RC_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres";
+
+    readonly string connectionString;
+    readonly string? postgresDatabase;
+    readonly string? sqliteFile;
+
+    public DatabaseProvider Provider { get; }
+    public HttpClient Api { get; private set; } = null!;
+
+    RetentionApp(DatabaseProvider provider, string connectionString, string? postgresDatabase, string? sqliteFile)
+    {
+        Provider = provider;
+        this.connectionString = connectionString;
+        this.postgresDatabase = postgresDatabase;
+        this.sqliteFile = sqliteFile;
+    }
+
+    public static async Task<RetentionApp> StartAsync(DatabaseProvider provider)
+    {
+        RetentionApp app;
+        if (provider == DatabaseProvider.Postgres)
+        {
+            var name = $"rc_test_{Guid.NewGuid():N}";
+            await using (var admin = new NpgsqlConnection(PostgresAdmin))
+            {
+                await admin.OpenAsync();
+                await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
+                await create.ExecuteNonQueryAsync();
+            }
+            var builder = new NpgsqlConnectionStringBuilder(PostgresAdmin) { Database = name };
+            app = new RetentionApp(provider, builder.ConnectionString, name, null);
+        }
+        else
+        {
+            var file = Path.Combine(Path.GetTempPath(), "rc-tests", $"{Guid.NewGuid():N}.db");
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            app = new RetentionApp(provider, $"Data Source={file}", null, file);
+        }
+        app.Api = app.CreateClient();
+        app.Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await app.CreateApiKeyAsync());
+        return app;
+    }
+
+    public string ConnectionString => connectionString;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("Database:Provider", Provider.ToString());
+        builder.UseSetting("ConnectionStrings:Retention", connectionString);
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+    }
+
+    public async Task<string> CreateApiKeyAsync()
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await ApiKeyService.CreateAsync(scope.ServiceProvider.GetRequiredService<RetentionDb>(), "test", TimeProvider.System);
+    }
+
+    public async Task<T> WithDbAsync<T>(Func<RetentionDb, Task<T>> work)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await work(scope.ServiceProvider.GetRequiredService<RetentionDb>());
+    }
+
+    public async Task<T> ServiceAsync<TService, T>(Func<TService, Task<T>> work) where TService : notnull
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await work(scope.ServiceProvider.GetRequiredService<TService>());
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (postgresDatabase is not null)
+        {
+            NpgsqlConnection.ClearAllPools();
+            await using var admin = new NpgsqlConnection(PostgresAdmin);
+            await admin.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+        if (sqliteFile is not null)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(sqliteFile + suffix);
+        }
+    }
+}
+
+public static class ProblemAssertions
+{
+    /// <summary>Reads an RFC 7807 answer and returns its <c>errors</c> object keyed by field path.</summary>
+    public static async Task<Dictionary<string, string[]>> ProblemErrorsAsync(this HttpResponseMessage response, int status)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == status, $"expected {status}, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var json = JsonDocument.Parse(body);
+        Assert.Equal(status, json.RootElement.GetProperty("status").GetInt32());
+        return json.RootElement.TryGetProperty("errors", out var errors)
+            ? errors.Deserialize<Dictionary<string, string[]>>()!
+            : [];
+    }
+
+    public static async Task<JsonElement> JsonAsync(this HttpResponseMessage response, int status)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == status, $"expected {status}, got {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    public static Task<HttpResponseMessage> PutJsonAsync(this HttpClient client, string url, object body) =>
+        client.PutAsJsonAsync(url, body);
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian machine with the .NET SDK: installs and starts PostgreSQL when missing
+# (idempotent), runs every test project, and ends with one line "N passed, N failed[, N skipped]".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export DEBIAN_FRONTEND=noninteractive
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  echo "Installing PostgreSQL from Debian packages..."
+  as_root apt-get update -qq && as_root apt-get install -y -qq postgresql >/dev/null || { echo "could not install PostgreSQL"; exit 1; }
+fi
+version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$version main$"; then
+  as_root pg_createcluster "$version" main >/dev/null
+fi
+if ! pg_lsclusters -h | grep "^$version *main" | grep -q online; then
+  as_root pg_ctlcluster "$version" main start
+fi
+for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
+as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+export RC_TEST_POSTGRES="Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres"
+
+results=$(mktemp -d)
+dotnet build RetentionCampaigns.sln -c Release -nologo -v quiet -maxcpucount:2 || { echo "0 passed, 1 failed"; exit 1; }
+status=0
+for project in tests/*.Tests/*.csproj; do
+  dotnet test "$project" -c Release --no-build --logger "trx;LogFilePrefix=$(basename "$project" .csproj)" \
+    --results-directory "$results" || status=1
+done
+
+passed=0; failed=0; skipped=0; counted=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  passed=$((passed + $(get passed))); failed=$((failed + $(get failed)))
+  skipped=$((skipped + $(get notExecuted))); counted=1
+done
+[ "$counted" = 1 ] || { status=1; failed=$((failed + 1)); }
+[ "$failed" = 0 ] || status=1
+line="$passed passed, $failed failed"
+[ "$skipped" = 0 ] || line="$line, $skipped skipped"
+echo "$line"
+exit $status
