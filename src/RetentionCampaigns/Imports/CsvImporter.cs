@@ -22,8 +22,8 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
 
     static readonly Dictionary<string, string> CustomerColumns = Aliases(new()
     {
-        ["externalId"] = ["externalid", "customerid", "id"],
-        ["email"] = ["email", "emailaddress", "mail"],
+        ["externalId"] = ["externalid", "customerid", "id", "kundennummer", "kundenid", "kundennr"],
+        ["email"] = ["email", "emailaddress", "mail", "emailadresse"],
         ["firstName"] = ["firstname", "givenname", "vorname"],
         ["lastName"] = ["lastname", "familyname", "surname", "nachname"],
         ["locale"] = ["locale", "language", "sprache"],
@@ -35,11 +35,11 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
 
     static readonly Dictionary<string, string> OrderColumns = Aliases(new()
     {
-        ["externalId"] = ["orderid", "externalid", "id", "ordernumber"],
-        ["customerId"] = ["customerid", "customerexternalid", "customer"],
-        ["orderedAt"] = ["orderedat", "orderdate", "date", "createdat"],
-        ["amount"] = ["amount", "total", "ordertotal"],
-        ["currency"] = ["currency"],
+        ["externalId"] = ["orderid", "externalid", "id", "ordernumber", "bestellnummer", "bestellid", "bestellnr"],
+        ["customerId"] = ["customerid", "customerexternalid", "customer", "kundennummer", "kundenid", "kundennr"],
+        ["orderedAt"] = ["orderedat", "orderdate", "date", "createdat", "bestelldatum", "datum"],
+        ["amount"] = ["amount", "total", "ordertotal", "betrag", "summe", "gesamtbetrag"],
+        ["currency"] = ["currency", "waehrung", "währung"],
         ["refundedAmount"] = ["refundedamount", "refunded", "refund", "refunds"],
         ["sku"] = ["sku", "productsku"],
         ["productName"] = ["productname", "product"],
@@ -75,7 +75,7 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
             var required = kind == ImportKind.Customers ? RequiredCustomerFields : RequiredOrderFields;
             var missing = required.Where(f => !columns.Fields.ContainsKey(f)).ToList();
             if (missing.Count > 0)
-                return await FinishAsync(run, state, "rejected", new ImportError(1, string.Join(", ", missing),
+                return await FinishAsync(run, state, "rejected", new ImportError(1, string.Join(", ", missing.Select(columns.NameOf)),
                     $"Required column missing: {string.Join(", ", missing.Select(m => columns.NameOf(m)))}. Found: {string.Join(", ", parser.Record)}."));
 
             var chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
