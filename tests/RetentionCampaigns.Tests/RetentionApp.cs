@@ -29,42 +29,23 @@ public sealed class RetentionApp : WebApplicationFactory<Program>
     public static string PostgresAdmin =>
         Environment.GetEnvironmentVariable("RC_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres";
 
+    readonly TestDatabase database;
     readonly string connectionString;
-    readonly string? postgresDatabase;
-    readonly string? sqliteFile;
 
     public DatabaseProvider Provider { get; }
     public HttpClient Api { get; private set; } = null!;
 
-    RetentionApp(DatabaseProvider provider, string connectionString, string? postgresDatabase, string? sqliteFile)
+    RetentionApp(DatabaseProvider provider, TestDatabase database)
     {
         Provider = provider;
-        this.connectionString = connectionString;
-        this.postgresDatabase = postgresDatabase;
-        this.sqliteFile = sqliteFile;
+        this.database = database;
+        connectionString = database.ConnectionString;
     }
 
     public static async Task<RetentionApp> StartAsync(DatabaseProvider provider)
     {
-        RetentionApp app;
-        if (provider == DatabaseProvider.Postgres)
-        {
-            var name = $"rc_test_{Guid.NewGuid():N}";
-            await using (var admin = new NpgsqlConnection(PostgresAdmin))
-            {
-                await admin.OpenAsync();
-                await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
-                await create.ExecuteNonQueryAsync();
-            }
-            var builder = new NpgsqlConnectionStringBuilder(PostgresAdmin) { Database = name };
-            app = new RetentionApp(provider, builder.ConnectionString, name, null);
-        }
-        else
-        {
-            var file = Path.Combine(Path.GetTempPath(), "rc-tests", $"{Guid.NewGuid():N}.db");
-            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            app = new RetentionApp(provider, $"Data Source={file}", null, file);
-        }
+        var database = await TestDatabase.CreateAsync(provider);
+        var app = new RetentionApp(provider, database);
         app.Api = app.CreateClient();
         app.Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await app.CreateApiKeyAsync());
         return app;
@@ -101,10 +82,55 @@ public sealed class RetentionApp : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
+        await database.DisposeAsync();
+    }
+}
+
+/// <summary>An empty database of its own: a temporary SQLite file, or a new database on the PostgreSQL server.</summary>
+public sealed class TestDatabase : IAsyncDisposable
+{
+    readonly string? postgresDatabase;
+    readonly string? sqliteFile;
+
+    public DatabaseProvider Provider { get; }
+    public string ConnectionString { get; }
+
+    TestDatabase(DatabaseProvider provider, string connectionString, string? postgresDatabase, string? sqliteFile) =>
+        (Provider, ConnectionString, this.postgresDatabase, this.sqliteFile) = (provider, connectionString, postgresDatabase, sqliteFile);
+
+    public static async Task<TestDatabase> CreateAsync(DatabaseProvider provider)
+    {
+        if (provider == DatabaseProvider.Sqlite)
+        {
+            var file = Path.Combine(Path.GetTempPath(), "rc-tests", $"{Guid.NewGuid():N}.db");
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            return new TestDatabase(provider, $"Data Source={file}", null, file);
+        }
+        var name = $"rc_test_{Guid.NewGuid():N}";
+        await using (var admin = new NpgsqlConnection(RetentionApp.PostgresAdmin))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+        return new TestDatabase(provider, new NpgsqlConnectionStringBuilder(RetentionApp.PostgresAdmin) { Database = name }.ConnectionString, name, null);
+    }
+
+    /// <summary>A context on this database, outside any app, for tests of start-up work such as migrations.</summary>
+    public RetentionDb CreateContext()
+    {
+        var options = new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<RetentionDb>();
+        if (Provider == DatabaseProvider.Postgres) Microsoft.EntityFrameworkCore.NpgsqlDbContextOptionsBuilderExtensions.UseNpgsql(options, ConnectionString);
+        else Microsoft.EntityFrameworkCore.SqliteDbContextOptionsBuilderExtensions.UseSqlite(options, ConnectionString);
+        return new RetentionDb(options.Options);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
         if (postgresDatabase is not null)
         {
             NpgsqlConnection.ClearAllPools();
-            await using var admin = new NpgsqlConnection(PostgresAdmin);
+            await using var admin = new NpgsqlConnection(RetentionApp.PostgresAdmin);
             await admin.OpenAsync();
             await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", admin);
             await drop.ExecuteNonQueryAsync();
