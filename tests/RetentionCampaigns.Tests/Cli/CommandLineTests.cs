@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Text;
+using RetentionCampaigns.Data;
+
+namespace RetentionCampaigns.Tests.Cli;
+
+/// <summary>The CLI verbs, run as the real executable against the same database as a running app.</summary>
+public sealed class CommandLineTests
+{
+    static async Task<(int Exit, string Output)> RunAsync(RetentionApp app, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "RetentionCampaigns.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["Database__Provider"] = app.Provider.ToString();
+        start.Environment["ConnectionStrings__Retention"] = app.ConnectionString;
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        return (process.ExitCode, await output + await error);
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task ApiKeyCreatePrintsAKeyThatTheApiAccepts(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var (exit, output) = await RunAsync(app, "apikey", "create", "shop-sync");
+        Assert.Equal(0, exit);
+        var key = output.Trim();
+        Assert.StartsWith("rc_", key);
+        using var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        await (await client.GetAsync("/api/customers")).JsonAsync(200);
+        Assert.DoesNotContain(key, await app.WithDbAsync(db => Task.FromResult(string.Join(",", db.ApiKeys.Select(k => k.KeyHash)))));
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task ImportCustomersReportsRowsAndRejectedLines(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, "external_id,email,first_name\nC1,a@beispiel.de,Änne\nC2,broken,Bo\n", Encoding.UTF8);
+        var (exit, output) = await RunAsync(app, "import", "customers", file);
+        File.Delete(file);
+        Assert.Equal(0, exit);
+        Assert.Contains("accepted 1, rejected 1", output);
+        Assert.Contains("line 3, column email", output);
+        var customer = await (await app.Api.GetAsync("/api/customers/C1")).JsonAsync(200);
+        Assert.Equal("Änne", customer.GetProperty("customer").GetProperty("firstName").GetString());
+
+        var (missingExit, missingOutput) = await RunAsync(app, "import", "customers", "/no/such/file.csv");
+        Assert.Equal(2, missingExit);
+        Assert.Contains("No such file", missingOutput);
+        var (usageExit, usageOutput) = await RunAsync(app, "frobnicate");
+        Assert.Equal(2, usageExit);
+        Assert.Contains("Usage:", usageOutput);
+    }
+}
