@@ -1,1 +1,18 @@
-﻿Console.WriteLine("Hello, World!");
+using RetentionCampaigns.Benchmarks;
+
+// Benchmarks are run by hand or in CI jobs of their own, never by `dotnet test`.
+return args switch
+{
+    ["ingest", .. var rest] => await IngestBenchmark.RunAsync(rest),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        Usage: dotnet run -c Release --project tests/RetentionCampaigns.Benchmarks -- BENCHMARK [options]
+          ingest [--rows 1000000] [--customers 100000]   orders CSV into PostgreSQL vs psql \copy into a bare table
+        PostgreSQL: RC_TEST_POSTGRES (default Host=127.0.0.1;Username=postgres;Password=postgres); a scratch database is created and dropped.
+        """);
+    return 2;
+}

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using RetentionCampaigns.Data;
+using RetentionCampaigns.Imports;
+
+namespace RetentionCampaigns.Benchmarks;
+
+/// <summary>
+/// Imports a generated orders CSV into PostgreSQL through the product's importer and, in the same run, loads the
+/// same file with psql's \copy into a bare table: the floor no importer that validates and upserts can beat.
+/// </summary>
+public static class IngestBenchmark
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var rows = Option(args, "--rows", 1_000_000);
+        var customerCount = Option(args, "--customers", 100_000);
+        var admin = Environment.GetEnvironmentVariable("RC_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres";
+        var database = $"rc_bench_{DateTime.UtcNow:yyyyMMddHHmmss}";
+        var dir = Directory.CreateTempSubdirectory("rc-bench");
+        var customersCsv = Path.Combine(dir.FullName, "customers.csv");
+        var ordersCsv = Path.Combine(dir.FullName, "orders.csv");
+        try
+        {
+            Console.WriteLine($"ingest: generating {customerCount:N0} customers and {rows:N0} order rows...");
+            await GenerateAsync(customersCsv, ordersCsv, customerCount, rows);
+            Console.WriteLine($"ingest: orders.csv is {new FileInfo(ordersCsv).Length / 1024.0 / 1024.0:F1} MiB");
+
+            await ExecuteAsync(admin, $"CREATE DATABASE {database}");
+            var connection = new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString;
+
+            var floorSeconds = await CopyFloorAsync(connection, ordersCsv);
+            var floorRate = rows / floorSeconds;
+            Console.WriteLine($"ingest: floor  psql \\copy into a bare table: {floorSeconds:F2} s, {floorRate:N0} rows/s");
+
+            await using var services = Services(connection);
+            await using (var scope = services.CreateAsyncScope())
+                await scope.ServiceProvider.GetRequiredService<DatabaseMigrator>().MigrateAsync();
+            var customers = await ImportAsync(services, ImportKind.Customers, customersCsv);
+            Console.WriteLine($"ingest: customers {customers.Report.RowsAccepted:N0} in {customers.Seconds:F2} s");
+            var baseline = Process.GetCurrentProcess().WorkingSet64;
+            var orders = await ImportAsync(services, ImportKind.Orders, ordersCsv);
+            var peak = PeakResidentBytes();
+            var rate = rows / orders.Seconds;
+            Console.WriteLine($"ingest: ours   import orders (validate, upsert, lines): {orders.Seconds:F2} s, {rate:N0} rows/s, " +
+                              $"accepted {orders.Report.RowsAccepted:N0}, rejected {orders.Report.RowsRejected:N0}");
+            var ratio = rate / floorRate;
+            var peakMb = peak / 1024.0 / 1024.0;
+            Console.WriteLine($"ingest: ratio ours/floor = {ratio:P1} (floor: 25.0 %)");
+            Console.WriteLine($"ingest: peak memory of this process = {peakMb:F0} MB (limit 300 MB; {baseline / 1024.0 / 1024.0:F0} MB before the orders import)");
+
+            var ok = ratio >= 0.25 && peakMb < 300 && orders.Report.RowsAccepted == rows;
+            Console.WriteLine(ok ? "ingest: PASS" : "ingest: FAIL");
+            return ok ? 0 : 1;
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+            dir.Delete(recursive: true);
+        }
+    }
+
+    static ServiceProvider Services(string connection)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Retention"] = connection,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging(l => l.AddConsole().SetMinimumLevel(LogLevel.Warning));
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddSingleton(TimeProvider.System);
+        services.AddOptions<ShopOptions>();
+        services.AddRetentionData(configuration);
+        services.AddScoped<CsvImporter>();
+        return services.BuildServiceProvider();
+    }
+
+    static async Task<(ImportReport Report, double Seconds)> ImportAsync(ServiceProvider services, ImportKind kind, string file)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var watch = Stopwatch.StartNew();
+        var report = await scope.ServiceProvider.GetRequiredService<CsvImporter>().ImportAsync(kind, file, Path.GetFileName(file), null, default);
+        return (report, watch.Elapsed.TotalSeconds);
+    }
+
+    static async Task<double> CopyFloorAsync(string connection, string csv)
+    {
+        await ExecuteAsync(connection, """
+            CREATE TABLE floor_orders (order_id text, customer_id text, ordered_at text, amount text, currency text,
+                refunded text, sku text, product_name text, category text, quantity text, unit_price text)
+            """);
+        var builder = new NpgsqlConnectionStringBuilder(connection);
+        var start = new ProcessStartInfo("psql") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-h", builder.Host!, "-p", builder.Port.ToString(), "-U", builder.Username!, "-d", builder.Database!, "-v", "ON_ERROR_STOP=1",
+                     "-c", $"\\copy floor_orders FROM '{csv}' WITH (FORMAT csv, HEADER true)" })
+            start.ArgumentList.Add(arg);
+        start.Environment["PGPASSWORD"] = builder.Password;
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"psql \\copy failed: {output}");
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>VmHWM: the most resident memory this process has had.</summary>
+    static long PeakResidentBytes()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:"));
+        return line is null ? Process.GetCurrentProcess().PeakWorkingSet64 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    static async Task GenerateAsync(string customersCsv, string ordersCsv, int customers, int rows)
+    {
+        var random = new Random(42);
+        await using (var writer = new StreamWriter(customersCsv, false, new UTF8Encoding(false), 1 << 16))
+        {
+            await writer.WriteLineAsync("external_id,email,first_name,last_name,country");
+            for (var i = 1; i <= customers; i++)
+                await writer.WriteLineAsync($"C{i},kunde{i}@beispiel.de,Jörg{i % 97},Müller{i % 89},{(i % 3 == 0 ? "GB" : "DE")}");
+        }
+        string[] categories = ["Kaffee", "Tee", "Zubehör", "Maschinen", "Süßes", "Geschenke"];
+        var start = new DateTime(2023, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        await using (var writer = new StreamWriter(ordersCsv, false, new UTF8Encoding(false), 1 << 16))
+        {
+            await writer.WriteLineAsync("order_id,customer_id,ordered_at,amount,currency,refunded,sku,product_name,category,quantity,unit_price");
+            for (var i = 1; i <= rows; i++)
+            {
+                var cents = random.Next(500, 50_000);
+                var category = categories[random.Next(categories.Length)];
+                var at = start.AddMinutes(random.Next(0, 3 * 365 * 24 * 60)).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+                var amount = (cents / 100m).ToString("0.00", CultureInfo.InvariantCulture);
+                await writer.WriteLineAsync($"O{i},C{random.Next(1, customers + 1)},{at},{amount},EUR,0,SKU-{random.Next(1, 400)},Produkt {category},{category},1,{amount}");
+            }
+        }
+    }
+
+    static async Task ExecuteAsync(string connection, string sql)
+    {
+        await using var c = new NpgsqlConnection(connection);
+        await c.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, c);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    static int Option(string[] args, string name, int fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+}
