@@ -43,6 +43,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
             e.HasIndex(o => o.ExternalId).IsUnique();
             e.HasMany(o => o.Lines).WithOne().HasForeignKey(l => l.OrderId);
         });
+        model.Entity<OrderLine>().HasKey(l => new { l.OrderId, l.Sku });
         model.Entity<ImportRun>().ToTable("imports");
 
         foreach (var entity in model.Model.GetEntityTypes())

@@ -35,6 +35,7 @@ public sealed class ImportStore : IAsyncDisposable
                 amount_minor {integer}, refunded_minor {integer}, currency {text});
             CREATE TEMP TABLE stage_lines (order_external_id {text}, sku {text}, product_name {text}, category {text},
                 quantity {integer}, unit_price_minor {integer});
+            CREATE INDEX ix_stage_orders_external_id ON stage_orders (external_id);
             """, ct);
         return store;
     }
@@ -148,7 +149,9 @@ public sealed class ImportStore : IAsyncDisposable
     async Task<DbTransaction> BeginChunkAsync(CancellationToken ct)
     {
         var tx = await connection.BeginTransactionAsync(ct);
-        if (postgres) await ExecuteAsync(tx, "SET LOCAL synchronous_commit = off", ct);
+        // Temporary tables have no statistics, so the planner would hash-join each chunk against all of orders
+        // (a full scan per chunk: quadratic in the file). A chunk is small: index probes are the right plan.
+        if (postgres) await ExecuteAsync(tx, "SET LOCAL synchronous_commit = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off", ct);
         return tx;
     }
 

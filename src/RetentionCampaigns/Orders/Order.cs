@@ -18,9 +18,9 @@ public sealed class Order
     public List<OrderLine> Lines { get; set; } = [];
 }
 
+/// <summary>Keyed by (order, SKU): a SKU appears once per order, and a natural key saves an index on bulk import.</summary>
 public sealed class OrderLine
 {
-    public long Id { get; set; }
     public long OrderId { get; set; }
     public required string Sku { get; set; }
     public string? ProductName { get; set; }

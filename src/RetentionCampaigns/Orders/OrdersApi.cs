@@ -154,13 +154,15 @@ public static class OrdersApi
             }
             foreach (var line in lines)
             {
-                var stored = order.Lines.FirstOrDefault(l => l.Sku == line.Sku);
-                if (stored is null) { order.Lines.Add(stored = new OrderLine { Sku = line.Sku }); linesChanged = true; }
+                var existing = order.Lines.FirstOrDefault(l => l.Sku == line.Sku);
+                var added = existing is null;
+                var stored = existing ?? new OrderLine { Sku = line.Sku };
+                if (added) { order.Lines.Add(stored); linesChanged = true; }
                 stored.ProductName = line.ProductName;
                 stored.Category = line.Category;
                 stored.Quantity = line.Quantity;
                 stored.UnitPriceMinor = line.UnitPriceMinor;
-                if (stored.Id == 0) continue;
+                if (added) continue;
                 var lineEntry = db.Entry(stored);
                 lineEntry.DetectChanges();
                 linesChanged |= lineEntry.State == EntityState.Modified;

@@ -33,15 +33,14 @@ CREATE UNIQUE INDEX ix_orders_external_id ON orders (external_id);
 CREATE INDEX ix_orders_customer_id_ordered_at ON orders (customer_id, ordered_at);
 
 CREATE TABLE order_lines (
-    id               INTEGER PRIMARY KEY AUTOINCREMENT,
     order_id         INTEGER NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
     sku              TEXT    NOT NULL,
     product_name     TEXT,
     category         TEXT,
     quantity         INTEGER NOT NULL DEFAULT 1 CHECK (quantity > 0),
-    unit_price_minor INTEGER
-);
-CREATE UNIQUE INDEX ix_order_lines_order_id_sku ON order_lines (order_id, sku);
+    unit_price_minor INTEGER,
+    PRIMARY KEY (order_id, sku)
+) WITHOUT ROWID;
 
 CREATE TABLE survey_answers (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
