@@ -25,15 +25,13 @@ public sealed record CustomerPage(List<CustomerItem> Items, string? NextAfter);
 
 public static class CustomersApi
 {
-    public const int MaxBatch = 10_000;
-
     public static RouteGroupBuilder MapCustomers(this RouteGroupBuilder api)
     {
         var group = api.MapGroup("/customers").WithTags("Customers");
         group.MapGet("/", List).WithSummary("List customers by external id, 100 at a time.");
         group.MapGet("/{externalId}", Get).WithSummary("A customer with orders, survey answers and current consent.");
         group.MapPut("/{externalId}", PutOne).WithSummary("Create or update one customer by external id.");
-        group.MapPost("/batch", PostBatch).WithSummary($"Create or update up to {MaxBatch} customers at once; all or nothing.");
+        group.MapPost("/batch", PostBatch).WithSummary($"Create or update up to {BatchLimit.MaxItems} customers at once; all or nothing.");
         return group;
     }
 
@@ -81,15 +79,10 @@ public static class CustomersApi
         CustomerBatch batch, RetentionDb db, IOptions<ShopOptions> shop, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        if (batch.Customers is null) { errors.Add("customers", "is required."); return errors.ToProblem(); }
-        if (batch.Customers.Count > MaxBatch)
-        {
-            errors.Add("customers", $"holds {batch.Customers.Count} customers; at most {MaxBatch} are accepted per batch.");
-            return errors.ToProblem(StatusCodes.Status413PayloadTooLarge, "The batch is too large.");
-        }
-        var valid = new List<ValidCustomer>(batch.Customers.Count);
+        if (BatchLimit.Check(batch.Customers, "customers", errors) is { } refused) return refused;
+        var valid = new List<ValidCustomer>(batch.Customers!.Count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < batch.Customers.Count; i++)
+        for (var i = 0; i < batch.Customers!.Count; i++)
         {
             var path = $"customers[{i}].";
             if (batch.Customers[i] is not { } input) { errors.Add($"customers[{i}]", "must be an object."); continue; }
@@ -145,4 +138,15 @@ public static class CustomersApi
 
     public static ProblemHttpResult NotFound(string externalId) => TypedResults.Problem(
         title: "Customer not found.", detail: $"No customer has the external id '{externalId}'.", statusCode: StatusCodes.Status404NotFound);
+}
+
+public static class CustomerLookup
+{
+    /// <summary>Internal ids by external id; external ids that name no customer are absent from the map.</summary>
+    public static async Task<Dictionary<string, long>> IdsAsync(RetentionDb db, IEnumerable<string> externalIds, CancellationToken ct)
+    {
+        var ids = externalIds.Distinct().ToList();
+        return await db.Customers.Where(c => ids.Contains(c.ExternalId))
+            .Select(c => new { c.Id, c.ExternalId }).ToDictionaryAsync(c => c.ExternalId, c => c.Id, ct);
+    }
 }

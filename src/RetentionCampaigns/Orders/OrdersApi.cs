@@ -15,14 +15,12 @@ public sealed record OrderItem(
 
 public static class OrdersApi
 {
-    public const int MaxBatch = 10_000;
-
     public static RouteGroupBuilder MapOrders(this RouteGroupBuilder api)
     {
         var group = api.MapGroup("/orders").WithTags("Orders");
         group.MapGet("/{externalId}", Get).WithSummary("One order with its lines.");
         group.MapPut("/{externalId}", PutOne).WithSummary("Create or update one order by external id.");
-        group.MapPost("/batch", PostBatch).WithSummary($"Create or update up to {MaxBatch} orders at once; all or nothing.");
+        group.MapPost("/batch", PostBatch).WithSummary($"Create or update up to {BatchLimit.MaxItems} orders at once; all or nothing.");
         return group;
     }
 
@@ -65,13 +63,8 @@ public static class OrdersApi
         OrderBatch batch, RetentionDb db, IOptions<ShopOptions> shop, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        if (batch.Orders is null) { errors.Add("orders", "is required."); return errors.ToProblem(); }
-        if (batch.Orders.Count > MaxBatch)
-        {
-            errors.Add("orders", $"holds {batch.Orders.Count} orders; at most {MaxBatch} are accepted per batch.");
-            return errors.ToProblem(StatusCodes.Status413PayloadTooLarge, "The batch is too large.");
-        }
-        var valid = new List<ValidOrder>(batch.Orders.Count);
+        if (BatchLimit.Check(batch.Orders, "orders", errors) is { } refused) return refused;
+        var valid = new List<ValidOrder>(batch.Orders!.Count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < batch.Orders.Count; i++)
         {
@@ -107,10 +100,8 @@ public static class OrdersApi
     static async Task<(UpsertSummary, HashSet<string>)> TryUpsertAsync(
         RetentionDb db, IReadOnlyList<ValidOrder> orders, TimeProvider clock, CancellationToken ct)
     {
-        var customerIds = orders.Select(o => o.CustomerExternalId).Distinct().ToList();
-        var customers = await db.Customers.Where(c => customerIds.Contains(c.ExternalId))
-            .Select(c => new { c.Id, c.ExternalId }).ToDictionaryAsync(c => c.ExternalId, c => c.Id, ct);
-        var unknown = customerIds.Where(id => !customers.ContainsKey(id)).ToHashSet();
+        var customers = await CustomerLookup.IdsAsync(db, orders.Select(o => o.CustomerExternalId), ct);
+        var unknown = orders.Select(o => o.CustomerExternalId).Where(id => !customers.ContainsKey(id)).ToHashSet();
         if (unknown.Count > 0) return (new UpsertSummary(0, 0, 0), unknown);
 
         var orderIds = orders.Select(o => o.ExternalId).ToList();

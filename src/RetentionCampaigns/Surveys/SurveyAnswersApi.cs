@@ -19,13 +19,11 @@ public sealed record SurveyAnswerItem(
 
 public static class SurveyAnswersApi
 {
-    public const int MaxBatch = 10_000;
-
     public static RouteGroupBuilder MapSurveyAnswers(this RouteGroupBuilder api)
     {
         var group = api.MapGroup("/survey-answers").WithTags("Survey answers");
         group.MapPost("/", PostOne).WithSummary("Record one survey response (idempotent per customer and answer time).");
-        group.MapPost("/batch", PostBatch).WithSummary($"Record up to {MaxBatch} survey responses; all or nothing.");
+        group.MapPost("/batch", PostBatch).WithSummary($"Record up to {BatchLimit.MaxItems} survey responses; all or nothing.");
         return group;
     }
 
@@ -49,13 +47,8 @@ public static class SurveyAnswersApi
         SurveyAnswerBatch batch, RetentionDb db, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        if (batch.Answers is null) { errors.Add("answers", "is required."); return errors.ToProblem(); }
-        if (batch.Answers.Count > MaxBatch)
-        {
-            errors.Add("answers", $"holds {batch.Answers.Count} answers; at most {MaxBatch} are accepted per batch.");
-            return errors.ToProblem(StatusCodes.Status413PayloadTooLarge, "The batch is too large.");
-        }
-        for (var i = 0; i < batch.Answers.Count; i++)
+        if (BatchLimit.Check(batch.Answers, "answers", errors) is { } refused) return refused;
+        for (var i = 0; i < batch.Answers!.Count; i++)
         {
             if (batch.Answers[i] is { } answer) Validate(answer, $"answers[{i}].", errors);
             else errors.Add($"answers[{i}]", "must be an object.");
@@ -88,10 +81,8 @@ public static class SurveyAnswersApi
     static async Task<(UpsertSummary, HashSet<string>)> RecordAsync(
         RetentionDb db, IReadOnlyList<SurveyAnswerInput> answers, TimeProvider clock, CancellationToken ct)
     {
-        var customerIds = answers.Select(a => a.CustomerId!.Trim()).Distinct().ToList();
-        var customers = await db.Customers.Where(c => customerIds.Contains(c.ExternalId))
-            .Select(c => new { c.Id, c.ExternalId }).ToDictionaryAsync(c => c.ExternalId, c => c.Id, ct);
-        var unknown = customerIds.Where(id => !customers.ContainsKey(id)).ToHashSet();
+        var customers = await CustomerLookup.IdsAsync(db, answers.Select(a => a.CustomerId!.Trim()), ct);
+        var unknown = answers.Select(a => a.CustomerId!.Trim()).Where(id => !customers.ContainsKey(id)).ToHashSet();
         if (unknown.Count > 0) return (new UpsertSummary(0, 0, 0), unknown);
 
         var ids = customers.Values.ToList();
