@@ -8,6 +8,7 @@ using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Demo;
 using RetentionCampaigns.Imports;
+using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Surveys;
 
@@ -23,6 +24,8 @@ public static class AppSetup
         services.AddRetentionData(builder.Configuration);
         services.AddScoped<CsvImporter>();
         services.AddScoped<DemoShop>();
+        services.AddOptions<MetricsOptions>().BindConfiguration("Metrics");
+        services.AddScoped<MetricsRefresh>();
         if (command.Verb is null) services.AddHostedService<StartupTasks>();
         services.AddSingleton(command);
 
@@ -52,6 +55,7 @@ public static class AppSetup
         api.MapSurveyAnswers();
         api.MapConsents();
         api.MapImports();
+        api.MapMetrics();
     }
 }
 

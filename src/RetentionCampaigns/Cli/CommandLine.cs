@@ -17,6 +17,7 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
           RetentionCampaigns apikey create NAME                        create an API key and print it
           RetentionCampaigns import customers FILE                     import a customers CSV
           RetentionCampaigns import orders FILE                        import an orders CSV
+          RetentionCampaigns metrics refresh [--now 2025-01-31T00:00Z] recompute every customer's metrics
         """;
 
     public static CommandLine Parse(string[] args)
@@ -45,6 +46,12 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
             case ["import", var kind, var file] when kind is "customers" or "orders":
                 await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
                 return await ImportAsync(services.GetRequiredService<CsvImporter>(), kind, file);
+            case ["metrics", "refresh", .. var rest]:
+                await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
+                DateTime? now = rest is ["--now", var text] ? DateTimeOffset.Parse(text, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime : null;
+                var result = await services.GetRequiredService<Metrics.MetricsRefresh>().RunAsync(now, CancellationToken.None);
+                Console.WriteLine($"Metrics of {result.Customers} customers as of {result.EvaluatedAt:u} in {result.DurationMs} ms.");
+                return 0;
             default:
                 await Console.Error.WriteLineAsync(Usage);
                 return 2;

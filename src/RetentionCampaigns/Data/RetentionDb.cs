@@ -7,6 +7,7 @@ using RetentionCampaigns.ApiKeys;
 using RetentionCampaigns.Consent;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Imports;
+using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Surveys;
 
@@ -24,6 +25,8 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<ConsentEvent> ConsentEvents => Set<ConsentEvent>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<ImportRun> ImportRuns => Set<ImportRun>();
+    public DbSet<CustomerMetrics> CustomerMetrics => Set<CustomerMetrics>();
+    public DbSet<MetricsRun> MetricsRuns => Set<MetricsRun>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -45,10 +48,15 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         });
         model.Entity<OrderLine>().HasKey(l => new { l.OrderId, l.Sku });
         model.Entity<ImportRun>().ToTable("imports");
+        model.Entity<CustomerMetrics>(e =>
+        {
+            e.ToTable("customer_metrics");
+            e.HasKey(m => m.CustomerId);
+        });
 
         foreach (var entity in model.Model.GetEntityTypes())
         {
-            if (entity.GetTableName() is { } table && entity.ClrType != typeof(ImportRun))
+            if (entity.GetTableName() is { } table && entity.ClrType != typeof(ImportRun) && entity.ClrType != typeof(CustomerMetrics))
                 entity.SetTableName(SnakeCase(table));
             foreach (var property in entity.GetProperties())
             {

@@ -1,0 +1,160 @@
+using System.Data.Common;
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Options;
+using RetentionCampaigns.Data;
+
+namespace RetentionCampaigns.Metrics;
+
+public sealed record MetricsRefreshResult(DateTime EvaluatedAt, int Customers, long DurationMs, double? AverageLifespanYears);
+
+/// <summary>
+/// Recomputes customer_metrics for a given "now" in one set-based statement (no per-customer loop), then records
+/// the run. The SQL is shared by both providers but for date arithmetic and types.
+/// </summary>
+public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> options, TimeProvider clock)
+{
+    public async Task<MetricsRefreshResult> RunAsync(DateTime? asOf, CancellationToken ct)
+    {
+        var now = (asOf ?? clock.GetUtcNow().UtcDateTime).ToUniversalTime();
+        var settings = options.Value;
+        var watch = Stopwatch.StartNew();
+        var startedAt = clock.GetUtcNow().UtcDateTime;
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var connection = db.Database.GetDbConnection();
+            var transaction = tx.GetDbTransaction();
+            await ExecuteAsync(connection, transaction, "DELETE FROM customer_metrics", [], ct);
+
+            var lifespan = settings.AverageLifespanYears ?? await AverageLifespanYearsAsync(connection, transaction, now, ct);
+            var customers = await ExecuteAsync(connection, transaction, RefreshSql(db.IsPostgres), [
+                ("@now", now), ("@lookback_start", now.AddDays(-settings.LookbackDays)), ("@survey_start", now.AddDays(-settings.SurveyWindowDays)),
+                ("@churn_days", settings.ChurnAfterDays), ("@lifespan_years", (object?)lifespan ?? DBNull.Value)], ct);
+
+            var duration = watch.ElapsedMilliseconds;
+            db.MetricsRuns.Add(new MetricsRun { EvaluatedAt = now, StartedAt = startedAt, DurationMs = duration, Customers = customers, AverageLifespanYears = lifespan });
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            return new MetricsRefreshResult(now, customers, duration, lifespan);
+        }
+        finally { await db.Database.CloseConnectionAsync(); }
+    }
+
+    /// <summary>Mean years between first and last order over customers with at least two orders, as of now.</summary>
+    async Task<double?> AverageLifespanYearsAsync(DbConnection connection, DbTransaction tx, DateTime now, CancellationToken ct)
+    {
+        var sql = $"""
+            SELECT AVG({Days(db.IsPostgres, "last_at", "first_at")}) / 365.0
+            FROM (SELECT MIN(ordered_at) AS first_at, MAX(ordered_at) AS last_at FROM orders
+                  WHERE ordered_at <= @now GROUP BY customer_id HAVING COUNT(*) >= 2) AS repeaters
+            """;
+        await using var command = Command(connection, tx, sql, [("@now", now)]);
+        return await command.ExecuteScalarAsync(ct) is { } value and not DBNull ? Convert.ToDouble(value) : null;
+    }
+
+    /// <summary>Fractional days from b to a.</summary>
+    static string Days(bool postgres, string a, string b) =>
+        postgres ? $"(EXTRACT(EPOCH FROM ({a} - {b})) / 86400.0)" : $"(julianday({a}) - julianday({b}))";
+
+    static string WholeDays(bool postgres, string a, string b) =>
+        postgres ? $"CAST(floor({Days(postgres, a, b)}) AS integer)" : $"CAST({Days(postgres, a, b)} AS INTEGER)";
+
+    // Generated from RfmGroups.For so the SQL and the C# grid cannot disagree.
+    static readonly string GroupCase = "CASE " + string.Concat(
+        from r in Enumerable.Range(1, 5) from f in Enumerable.Range(1, 5)
+        select $"WHEN s.r_score = {r} AND s.f_score = {f} THEN '{RfmGroups.For(r, f).Replace("'", "''")}' ") + "END";
+
+    static string LatestAnswer(string column) => $"""
+        (SELECT a.{column} FROM survey_answers AS a
+         WHERE a.customer_id = c.id AND a.{column} IS NOT NULL AND a.answered_at > @survey_start AND a.answered_at <= @now
+         ORDER BY a.answered_at DESC, a.id DESC LIMIT 1)
+        """;
+
+    static string RefreshSql(bool postgres)
+    {
+        var real = postgres ? "double precision" : "REAL";
+        return $"""
+            WITH o AS (
+                SELECT customer_id, COUNT(*) AS order_count, MIN(ordered_at) AS first_order_at, MAX(ordered_at) AS last_order_at,
+                       SUM(amount_minor - refunded_minor) AS net_all,
+                       SUM(CASE WHEN ordered_at > @lookback_start THEN 1 ELSE 0 END) AS frequency,
+                       SUM(CASE WHEN ordered_at > @lookback_start THEN amount_minor - refunded_minor ELSE 0 END) AS monetary
+                FROM orders WHERE ordered_at <= @now GROUP BY customer_id
+            ),
+            base AS (
+                SELECT c.id AS customer_id, COALESCE(o.order_count, 0) AS order_count, o.first_order_at, o.last_order_at,
+                       COALESCE(o.frequency, 0) AS frequency, COALESCE(o.monetary, 0) AS monetary,
+                       CAST(o.net_all AS {real}) / o.order_count AS aov,
+                       {WholeDays(postgres, "@now", "o.last_order_at")} AS recency_days,
+                       {WholeDays(postgres, "@now", "COALESCE(o.first_order_at, c.signed_up_at)")} AS tenure_days
+                FROM customers AS c LEFT JOIN o ON o.customer_id = c.id
+            ),
+            ranked AS (
+                SELECT customer_id,
+                       RANK() OVER (ORDER BY recency_days DESC) AS r_rank,
+                       RANK() OVER (ORDER BY frequency) AS f_rank,
+                       RANK() OVER (ORDER BY monetary) AS m_rank,
+                       COUNT(*) OVER () AS n
+                FROM base WHERE order_count > 0
+            ),
+            s AS (
+                SELECT customer_id, 1 + (5 * (r_rank - 1)) / n AS r_score, 1 + (5 * (f_rank - 1)) / n AS f_score,
+                       1 + (5 * (m_rank - 1)) / n AS m_score
+                FROM ranked
+            ),
+            answers AS (
+                SELECT c.id AS customer_id,
+                       {LatestAnswer("nps")} AS nps_last,
+                       {LatestAnswer("ces")} AS ces_last,
+                       {LatestAnswer("buy_again")} AS buy_again,
+                       {LatestAnswer("try_new_products")} AS try_new,
+                       {LatestAnswer("recommend")} AS recommend,
+                       (SELECT AVG((a.csat - 1) * 25.0) FROM survey_answers AS a
+                        WHERE a.customer_id = c.id AND a.csat IS NOT NULL AND a.answered_at > @survey_start AND a.answered_at <= @now) AS csat_avg
+                FROM customers AS c
+            )
+            INSERT INTO customer_metrics (customer_id, evaluated_at, order_count, first_order_at, last_order_at, recency_days, frequency,
+                monetary_minor, aov_minor, tenure_days, r_score, f_score, m_score, rfm_group, nps_last, nps_category, csat_avg, ces_last,
+                loyalty_score, clv_minor, churned)
+            SELECT b.customer_id, @now, b.order_count, b.first_order_at, b.last_order_at, b.recency_days, b.frequency, b.monetary, b.aov,
+                   b.tenure_days, s.r_score, s.f_score, s.m_score, {GroupCase},
+                   a.nps_last,
+                   CASE WHEN a.nps_last IS NULL THEN 'unknown' WHEN a.nps_last >= 9 THEN 'promoter' WHEN a.nps_last >= 7 THEN 'passive' ELSE 'detractor' END,
+                   a.csat_avg, a.ces_last,
+                   CAST(COALESCE(a.buy_again, 0) + COALESCE(a.try_new, 0) + COALESCE(a.recommend, 0) AS {real})
+                       / NULLIF(CASE WHEN a.buy_again IS NULL THEN 0 ELSE 1 END + CASE WHEN a.try_new IS NULL THEN 0 ELSE 1 END
+                                + CASE WHEN a.recommend IS NULL THEN 0 ELSE 1 END, 0),
+                   b.aov * (b.order_count / CASE WHEN b.tenure_days / 365.0 > 1 THEN b.tenure_days / 365.0 ELSE 1 END)
+                       * CAST(@lifespan_years AS {real}),
+                   COALESCE(b.recency_days > @churn_days, FALSE)
+            FROM base AS b
+            LEFT JOIN s ON s.customer_id = b.customer_id
+            JOIN answers AS a ON a.customer_id = b.customer_id
+            """;
+    }
+
+    static DbCommand Command(DbConnection connection, DbTransaction tx, string sql, (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        command.CommandTimeout = 3600;
+        foreach (var (name, value) in parameters)
+        {
+            var p = command.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value ?? DBNull.Value;
+            command.Parameters.Add(p);
+        }
+        return command;
+    }
+
+    static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction tx, string sql, (string, object?)[] parameters, CancellationToken ct)
+    {
+        await using var command = Command(connection, tx, sql, parameters);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+}
