@@ -8,6 +8,7 @@ using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Demo;
 using RetentionCampaigns.Imports;
+using RetentionCampaigns.Kpis;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Surveys;
@@ -26,6 +27,7 @@ public static class AppSetup
         services.AddScoped<DemoShop>();
         services.AddOptions<MetricsOptions>().BindConfiguration("Metrics");
         services.AddScoped<MetricsRefresh>();
+        services.AddScoped<KpiCalculator>();
         if (command.Verb is null) services.AddHostedService<StartupTasks>();
         services.AddSingleton(command);
 
@@ -56,6 +58,7 @@ public static class AppSetup
         api.MapConsents();
         api.MapImports();
         api.MapMetrics();
+        api.MapKpis();
     }
 }
 
