@@ -11,6 +11,7 @@ using RetentionCampaigns.Imports;
 using RetentionCampaigns.Kpis;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Orders;
+using RetentionCampaigns.Segments;
 using RetentionCampaigns.Surveys;
 
 namespace RetentionCampaigns;
@@ -59,6 +60,7 @@ public static class AppSetup
         api.MapImports();
         api.MapMetrics();
         api.MapKpis();
+        api.MapSegments();
     }
 }
 
@@ -69,6 +71,7 @@ sealed class StartupTasks(IServiceScopeFactory scopes, CommandLine command) : IH
     {
         await using var scope = scopes.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<DatabaseMigrator>().MigrateAsync(ct);
+        await BuiltInSegments.EnsureAsync(scope.ServiceProvider.GetRequiredService<RetentionDb>(), TimeProvider.System, ct);
         if (command.Demo)
         {
             var key = await scope.ServiceProvider.GetRequiredService<DemoShop>().SeedAsync(ct);

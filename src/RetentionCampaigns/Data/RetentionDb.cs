@@ -8,6 +8,7 @@ using RetentionCampaigns.Consent;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Imports;
 using RetentionCampaigns.Metrics;
+using RetentionCampaigns.Segments;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Surveys;
 
@@ -27,6 +28,8 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<ImportRun> ImportRuns => Set<ImportRun>();
     public DbSet<CustomerMetrics> CustomerMetrics => Set<CustomerMetrics>();
     public DbSet<MetricsRun> MetricsRuns => Set<MetricsRun>();
+    public DbSet<Segment> Segments => Set<Segment>();
+    public DbSet<SegmentVersion> SegmentVersions => Set<SegmentVersion>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -48,6 +51,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         });
         model.Entity<OrderLine>().HasKey(l => new { l.OrderId, l.Sku });
         model.Entity<ImportRun>().ToTable("imports");
+        model.Entity<SegmentVersion>().HasKey(v => new { v.SegmentId, v.Version });
         model.Entity<CustomerMetrics>(e =>
         {
             e.ToTable("customer_metrics");

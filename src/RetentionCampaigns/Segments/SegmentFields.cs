@@ -1,0 +1,60 @@
+namespace RetentionCampaigns.Segments;
+
+public enum FieldType { Number, Text, Bool, Date, Tags }
+
+/// <summary>A field a rule may test: its type and its SQL expression over customers c and customer_metrics m.</summary>
+public sealed record SegmentField(string Name, FieldType Type, string Postgres, string Sqlite)
+{
+    public string Sql(bool postgres) => postgres ? Postgres : Sqlite;
+}
+
+public static class SegmentFields
+{
+    static SegmentField Same(string name, FieldType type, string sql) => new(name, type, sql, sql);
+
+    static SegmentField Consent(string purpose) => Same($"consent.{purpose}", FieldType.Text,
+        $"COALESCE((SELECT e.status FROM consent_events AS e WHERE e.customer_id = c.id AND e.purpose = '{purpose}' ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 'none')");
+
+    public static readonly IReadOnlyDictionary<string, SegmentField> Known = new[]
+    {
+        Same("recency_days", FieldType.Number, "m.recency_days"),
+        Same("frequency", FieldType.Number, "m.frequency"),
+        Same("monetary", FieldType.Number, "(m.monetary_minor / 100.0)"),
+        Same("aov", FieldType.Number, "(m.aov_minor / 100.0)"),
+        Same("clv", FieldType.Number, "(m.clv_minor / 100.0)"),
+        Same("order_count", FieldType.Number, "m.order_count"),
+        Same("tenure_days", FieldType.Number, "m.tenure_days"),
+        Same("r_score", FieldType.Number, "m.r_score"),
+        Same("f_score", FieldType.Number, "m.f_score"),
+        Same("m_score", FieldType.Number, "m.m_score"),
+        Same("rfm_group", FieldType.Text, "m.rfm_group"),
+        Same("nps_last", FieldType.Number, "m.nps_last"),
+        Same("nps_category", FieldType.Text, "COALESCE(m.nps_category, 'unknown')"),
+        Same("csat_avg", FieldType.Number, "m.csat_avg"),
+        Same("ces_last", FieldType.Number, "m.ces_last"),
+        Same("loyalty_score", FieldType.Number, "m.loyalty_score"),
+        Same("churned", FieldType.Bool, "m.churned"),
+        Same("last_order_at", FieldType.Date, "m.last_order_at"),
+        Same("first_order_at", FieldType.Date, "m.first_order_at"),
+        Same("signed_up_at", FieldType.Date, "c.signed_up_at"),
+        Same("locale", FieldType.Text, "c.locale"),
+        Same("country", FieldType.Text, "c.country"),
+        Same("tags", FieldType.Tags, "c.tags"),
+        Consent("email_marketing"), Consent("tracking"), Consent("referral_program"),
+    }.ToDictionary(f => f.Name);
+
+    public const string AttributePrefix = "attributes.";
+
+    /// <summary>A custom attribute, as text or, for numeric comparisons, as a number (non-numbers count as empty).</summary>
+    public static SegmentField Attribute(string name, bool numeric)
+    {
+        var key = name.Replace("'", "''").Replace("\"", "");
+        return numeric
+            ? new SegmentField(AttributePrefix + name, FieldType.Number,
+                $"(CASE WHEN jsonb_typeof(c.attributes::jsonb -> '{key}') = 'number' THEN (c.attributes::jsonb ->> '{key}')::double precision END)",
+                $"(CASE WHEN json_type(c.attributes, '$.\"{key}\"') IN ('integer', 'real') THEN json_extract(c.attributes, '$.\"{key}\"') END)")
+            : new SegmentField(AttributePrefix + name, FieldType.Text,
+                $"(CASE WHEN jsonb_typeof(c.attributes::jsonb -> '{key}') IN ('string', 'number', 'boolean') THEN c.attributes::jsonb ->> '{key}' END)",
+                $"(CASE WHEN json_type(c.attributes, '$.\"{key}\"') IN ('text', 'integer', 'real') THEN CAST(json_extract(c.attributes, '$.\"{key}\"') AS TEXT) WHEN json_type(c.attributes, '$.\"{key}\"') = 'true' THEN 'true' WHEN json_type(c.attributes, '$.\"{key}\"') = 'false' THEN 'false' END)");
+    }
+}

@@ -1,0 +1,174 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using RetentionCampaigns.Api;
+using RetentionCampaigns.Customers;
+using RetentionCampaigns.Data;
+
+namespace RetentionCampaigns.Segments;
+
+public sealed record SegmentInput(string? Name, string? Description, JsonElement? Rule);
+public sealed record PreviewInput(JsonElement? Rule, DateTimeOffset? Now);
+
+public sealed record SegmentItem(long Id, string Name, string? Description, bool BuiltIn, int Version, JsonElement Rule, DateTime CreatedAt, DateTime UpdatedAt);
+public sealed record SegmentMember(string ExternalId, string Email, string? FirstName, string? LastName, string? RfmGroup, string NpsCategory, int? RecencyDays);
+public sealed record SegmentPreview(long Count, List<SegmentMember> First, DateTime EvaluatedAt);
+public sealed record SegmentExplanation(string CustomerId, int Version, bool Member, bool ObjectedToMarketing, List<SegmentEvaluator.ConditionResult> Conditions);
+
+public static class SegmentsApi
+{
+    public const int PreviewSize = 50;
+
+    public static RouteGroupBuilder MapSegments(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/segments").WithTags("Segments");
+        group.MapGet("/", List).WithSummary("All segments, built-in ones first.");
+        group.MapPost("/", Create).WithSummary("Create a segment from a rule tree.");
+        group.MapPost("/preview", PreviewRule).WithSummary("Count and the first 50 members of an unsaved rule.");
+        group.MapGet("/{id:long}", Get).WithSummary("A segment with its current rule.");
+        group.MapPut("/{id:long}", Update).WithSummary("Change a segment; every change of the rule is a new version.");
+        group.MapDelete("/{id:long}", Delete).WithSummary("Delete a segment (built-in segments cannot be deleted).");
+        group.MapGet("/{id:long}/versions/{version:int}", GetVersion).WithSummary("The rule of one version.");
+        group.MapGet("/{id:long}/preview", Preview).WithSummary("Count and the first 50 members.");
+        group.MapGet("/{id:long}/explain/{customerId}", Explain).WithSummary("For one customer: each condition, the customer's value, and whether it held.");
+        return group;
+    }
+
+    static async Task<List<SegmentItem>> List(RetentionDb db, CancellationToken ct) =>
+        (await db.Segments.AsNoTracking().OrderByDescending(s => s.BuiltIn).ThenBy(s => s.Name).ToListAsync(ct)).Select(AsItem).ToList();
+
+    static async Task<Results<Ok<SegmentItem>, ProblemHttpResult>> Get(long id, RetentionDb db, CancellationToken ct) =>
+        await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct) is { } segment ? TypedResults.Ok(AsItem(segment)) : NotFound(id);
+
+    static async Task<Results<Ok<SegmentVersion>, ProblemHttpResult>> GetVersion(long id, int version, RetentionDb db, CancellationToken ct) =>
+        await db.SegmentVersions.AsNoTracking().FirstOrDefaultAsync(v => v.SegmentId == id && v.Version == version, ct) is { } found
+            ? TypedResults.Ok(found)
+            : TypedResults.Problem(title: "Version not found.", detail: $"Segment {id} has no version {version}.", statusCode: 404);
+
+    static async Task<Results<Created<SegmentItem>, ValidationProblem, ProblemHttpResult>> Create(
+        SegmentInput input, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var name = errors.Required("name", input.Name, 100);
+        var description = errors.Optional("description", input.Description, 1000);
+        SegmentRule.Parse(input.Rule, "rule", errors);
+        if (errors.Any) return errors.ToProblem();
+        if (await NameTakenAsync(db, name!, null, ct)) return Conflict("name", $"a segment named '{name}' exists already.");
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var segment = new Segment { Name = name!, Description = description, Version = 1, Rule = input.Rule!.Value.GetRawText(), CreatedAt = now, UpdatedAt = now };
+        db.Segments.Add(segment);
+        await db.SaveChangesAsync(ct);
+        db.SegmentVersions.Add(new SegmentVersion { SegmentId = segment.Id, Version = 1, Rule = segment.Rule, CreatedAt = now });
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/api/segments/{segment.Id}", AsItem(segment));
+    }
+
+    static async Task<Results<Ok<SegmentItem>, ValidationProblem, ProblemHttpResult>> Update(
+        long id, SegmentInput input, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    {
+        var segment = await db.Segments.FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (segment is null) return NotFound(id);
+        if (segment.BuiltIn) return Conflict("id", "built-in segments are read-only; create a segment of your own from its rule.");
+        var errors = new ValidationErrors();
+        var name = errors.Optional("name", input.Name, 100);
+        var description = errors.Optional("description", input.Description, 1000);
+        if (input.Rule is not null) SegmentRule.Parse(input.Rule, "rule", errors);
+        if (errors.Any) return errors.ToProblem();
+        if (name is not null && await NameTakenAsync(db, name, id, ct)) return Conflict("name", $"a segment named '{name}' exists already.");
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (name is not null) segment.Name = name;
+        if (input.Description is not null) segment.Description = description;
+        var rule = input.Rule?.GetRawText();
+        if (rule is not null && !JsonElement.DeepEquals(JsonDocument.Parse(rule).RootElement, JsonDocument.Parse(segment.Rule).RootElement))
+        {
+            segment.Rule = rule;
+            segment.Version++;
+            db.SegmentVersions.Add(new SegmentVersion { SegmentId = id, Version = segment.Version, Rule = rule, CreatedAt = now });
+        }
+        if (db.ChangeTracker.HasChanges()) segment.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(AsItem(segment));
+    }
+
+    static async Task<Results<NoContent, ProblemHttpResult>> Delete(long id, RetentionDb db, CancellationToken ct)
+    {
+        var segment = await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (segment is null) return NotFound(id);
+        if (segment.BuiltIn) return Conflict("id", "built-in segments cannot be deleted.");
+        await db.Segments.Where(s => s.Id == id).ExecuteDeleteAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    static async Task<Results<Ok<SegmentPreview>, ValidationProblem>> PreviewRule(PreviewInput input, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var rule = SegmentRule.Parse(input.Rule, "rule", errors);
+        if (rule is null) return errors.ToProblem();
+        return TypedResults.Ok(await PreviewAsync(db, rule, input.Now?.UtcDateTime ?? clock.GetUtcNow().UtcDateTime, ct));
+    }
+
+    static async Task<Results<Ok<SegmentPreview>, ProblemHttpResult>> Preview(long id, DateTimeOffset? now, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    {
+        var segment = await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (segment is null) return NotFound(id);
+        return TypedResults.Ok(await PreviewAsync(db, Stored(segment), now?.UtcDateTime ?? clock.GetUtcNow().UtcDateTime, ct));
+    }
+
+    static async Task<Results<Ok<SegmentExplanation>, ProblemHttpResult>> Explain(
+        long id, string customerId, DateTimeOffset? now, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    {
+        var segment = await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (segment is null) return NotFound(id);
+        var facts = (await SegmentQuery.LoadFactsAsync(db, customerId, ct)).SingleOrDefault();
+        if (facts is null) return CustomersApi.NotFound(customerId);
+        var at = now?.UtcDateTime ?? clock.GetUtcNow().UtcDateTime;
+        var trace = new List<SegmentEvaluator.ConditionResult>();
+        var held = SegmentEvaluator.Evaluate(Stored(segment), facts, at, trace);
+        return TypedResults.Ok(new SegmentExplanation(customerId, segment.Version, held && !facts.Objected, facts.Objected, trace));
+    }
+
+    public static async Task<SegmentPreview> PreviewAsync(RetentionDb db, RuleNode rule, DateTime now, CancellationToken ct)
+    {
+        var query = new SegmentQuery(rule, db.IsPostgres, now);
+        var connection = db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            long count;
+            await using (var counting = query.Command(connection, "COUNT(*)"))
+                count = Convert.ToInt64(await counting.ExecuteScalarAsync(ct));
+            var first = new List<SegmentMember>();
+            await using (var listing = query.Command(connection,
+                "c.external_id, c.email, c.first_name, c.last_name, m.rfm_group, COALESCE(m.nps_category, 'unknown'), m.recency_days",
+                $"ORDER BY c.external_id LIMIT {PreviewSize}"))
+            await using (var reader = await listing.ExecuteReaderAsync(ct))
+                while (await reader.ReadAsync(ct))
+                    first.Add(new SegmentMember(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                        reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5),
+                        reader.IsDBNull(6) ? null : Convert.ToInt32(reader.GetValue(6))));
+            return new SegmentPreview(count, first, now);
+        }
+        finally { await db.Database.CloseConnectionAsync(); }
+    }
+
+    /// <summary>A stored rule was validated when it was saved; a failure here is a bug, not bad input.</summary>
+    public static RuleNode Stored(Segment segment)
+    {
+        var errors = new ValidationErrors();
+        using var json = JsonDocument.Parse(segment.Rule);
+        return SegmentRule.Parse(json.RootElement.Clone(), "rule", errors)
+               ?? throw new InvalidOperationException($"Stored rule of segment {segment.Id} is invalid: {string.Join("; ", errors.Messages)}");
+    }
+
+    static Task<bool> NameTakenAsync(RetentionDb db, string name, long? except, CancellationToken ct) =>
+        db.Segments.AnyAsync(s => s.Name.ToLower() == name.ToLower() && s.Id != except, ct);
+
+    static SegmentItem AsItem(Segment s) => new(s.Id, s.Name, s.Description, s.BuiltIn, s.Version, JsonDocument.Parse(s.Rule).RootElement.Clone(), s.CreatedAt, s.UpdatedAt);
+
+    static ProblemHttpResult NotFound(long id) => TypedResults.Problem(title: "Segment not found.", detail: $"No segment has the id {id}.", statusCode: 404);
+
+    static ProblemHttpResult Conflict(string field, string message) => TypedResults.Problem(title: "Conflict.", detail: message, statusCode: 409,
+        extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
+}
