@@ -4,6 +4,7 @@ using RetentionCampaigns.Benchmarks;
 return args switch
 {
     ["ingest", .. var rest] => await IngestBenchmark.RunAsync(rest),
+    ["segments", .. var rest] => await SegmentsBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -12,6 +13,8 @@ static int Usage()
     Console.Error.WriteLine("""
         Usage: dotnet run -c Release --project tests/RetentionCampaigns.Benchmarks -- BENCHMARK [options]
           ingest [--rows 1000000] [--customers 100000]   orders CSV into PostgreSQL vs psql \copy into a bare table
+          segments [--customers 1000000] [--sqlite-customers 100000] [--postgres-only|--sqlite-only]
+                                                         metrics refresh vs an aggregate SELECT, segment count and preview
         PostgreSQL: RC_TEST_POSTGRES (default Host=127.0.0.1;Username=postgres;Password=postgres); a scratch database is created and dropped.
         """);
     return 2;

@@ -27,13 +27,15 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             var connection = db.Database.GetDbConnection();
             var transaction = tx.GetDbTransaction();
-            await ExecuteAsync(connection, transaction, "DELETE FROM customer_metrics", [], ct);
+            await ExecuteAsync(connection, transaction, db.IsPostgres ? "TRUNCATE customer_metrics" : "DELETE FROM customer_metrics", [], ct);
 
             var lifespan = settings.AverageLifespanYears ?? await AverageLifespanYearsAsync(connection, transaction, now, ct);
             var customers = await ExecuteAsync(connection, transaction, RefreshSql(db.IsPostgres), [
                 ("@now", now), ("@lookback_start", now.AddDays(-settings.LookbackDays)), ("@survey_start", now.AddDays(-settings.SurveyWindowDays)),
                 ("@churn_days", settings.ChurnAfterDays), ("@lifespan_years", (object?)lifespan ?? DBNull.Value)], ct);
 
+            // The table was rewritten whole: fresh statistics keep segment queries on good plans.
+            await ExecuteAsync(connection, transaction, "ANALYZE customer_metrics", [], ct);
             var duration = watch.ElapsedMilliseconds;
             db.MetricsRuns.Add(new MetricsRun { EvaluatedAt = now, StartedAt = startedAt, DurationMs = duration, Customers = customers, AverageLifespanYears = lifespan });
             await db.SaveChangesAsync(ct);
@@ -67,11 +69,15 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
         from r in Enumerable.Range(1, 5) from f in Enumerable.Range(1, 5)
         select $"WHEN s.r_score = {r} AND s.f_score = {f} THEN '{RfmGroups.For(r, f).Replace("'", "''")}' ") + "END";
 
-    static string LatestAnswer(string column) => $"""
-        (SELECT a.{column} FROM survey_answers AS a
-         WHERE a.customer_id = c.id AND a.{column} IS NOT NULL AND a.answered_at > @survey_start AND a.answered_at <= @now
-         ORDER BY a.answered_at DESC, a.id DESC LIMIT 1)
-        """;
+    /// <summary>
+    /// The latest non-empty answer to one question in the survey window, in one grouped pass over the answers:
+    /// an ordered array on PostgreSQL; on SQLite the maximum of "time, separator, value" (its timestamps sort as
+    /// text, and char(1) sorts before every character of a timestamp, so shorter ones still compare correctly).
+    /// </summary>
+    static string LatestAnswer(bool postgres, string column) => postgres
+        ? $"(array_agg({column} ORDER BY answered_at DESC) FILTER (WHERE {column} IS NOT NULL))[1]"
+        : $"CAST(substr(max(CASE WHEN {column} IS NOT NULL THEN answered_at || char(1) || {column} END), "
+          + $"instr(max(CASE WHEN {column} IS NOT NULL THEN answered_at || char(1) || {column} END), char(1)) + 1) AS INTEGER)";
 
     static string RefreshSql(bool postgres)
     {
@@ -106,15 +112,15 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
                 FROM ranked
             ),
             answers AS (
-                SELECT c.id AS customer_id,
-                       {LatestAnswer("nps")} AS nps_last,
-                       {LatestAnswer("ces")} AS ces_last,
-                       {LatestAnswer("buy_again")} AS buy_again,
-                       {LatestAnswer("try_new_products")} AS try_new,
-                       {LatestAnswer("recommend")} AS recommend,
-                       (SELECT AVG((a.csat - 1) * 25.0) FROM survey_answers AS a
-                        WHERE a.customer_id = c.id AND a.csat IS NOT NULL AND a.answered_at > @survey_start AND a.answered_at <= @now) AS csat_avg
-                FROM customers AS c
+                SELECT customer_id,
+                       {LatestAnswer(postgres, "nps")} AS nps_last,
+                       {LatestAnswer(postgres, "ces")} AS ces_last,
+                       {LatestAnswer(postgres, "buy_again")} AS buy_again,
+                       {LatestAnswer(postgres, "try_new_products")} AS try_new,
+                       {LatestAnswer(postgres, "recommend")} AS recommend,
+                       AVG((csat - 1) * 25.0) AS csat_avg
+                FROM survey_answers WHERE answered_at > @survey_start AND answered_at <= @now
+                GROUP BY customer_id
             )
             INSERT INTO customer_metrics (customer_id, evaluated_at, order_count, first_order_at, last_order_at, recency_days, frequency,
                 monetary_minor, aov_minor, tenure_days, r_score, f_score, m_score, rfm_group, nps_last, nps_category, csat_avg, ces_last,
@@ -132,7 +138,7 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
                    COALESCE(b.recency_days > @churn_days, FALSE)
             FROM base AS b
             LEFT JOIN s ON s.customer_id = b.customer_id
-            JOIN answers AS a ON a.customer_id = b.customer_id
+            LEFT JOIN answers AS a ON a.customer_id = b.customer_id
             """;
     }
 

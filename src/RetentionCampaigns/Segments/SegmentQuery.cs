@@ -8,8 +8,8 @@ using RetentionCampaigns.Data;
 namespace RetentionCampaigns.Segments;
 
 /// <summary>
-/// Compiles a rule to one SQL query over customers and their metrics. Every condition is made two-valued
-/// (a missing value fails the test, it is not "unknown"), so NOT and the in-memory evaluation agree.
+/// Compiles a rule to one SQL query over customers and their metrics. A missing value fails a test (it is not
+/// "unknown"), so NOT and the in-memory evaluation agree.
 /// Customers who objected to direct marketing are never members (GDPR Art. 21(3)).
 /// </summary>
 public sealed class SegmentQuery
@@ -34,11 +34,14 @@ public sealed class SegmentQuery
         Where = $"({Compile(rule)}) AND {NotObjected}";
     }
 
+    // Under AND and OR a NULL (a missing value) already excludes the customer just as FALSE would, so conditions
+    // stay plain predicates the planner can estimate; only NOT would turn "unknown" into a match, so its operand
+    // is made two-valued first.
     string Compile(RuleNode node) => node switch
     {
         GroupNode g => "(" + string.Join(g.All ? " AND " : " OR ", g.Children.Select(Compile)) + ")",
-        NotNode n => $"(NOT {Compile(n.Child)})",
-        ConditionNode c => $"(CASE WHEN {Condition(c)} THEN 1 ELSE 0 END = 1)",
+        NotNode n => $"(NOT COALESCE({Compile(n.Child)}, FALSE))",
+        ConditionNode c => $"({Condition(c)})",
         _ => throw new InvalidOperationException(),
     };
 
