@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
@@ -19,23 +20,50 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
     {
         var now = (asOf ?? clock.GetUtcNow().UtcDateTime).ToUniversalTime();
         var settings = options.Value;
+        var postgres = db.IsPostgres;
         var watch = Stopwatch.StartNew();
         var startedAt = clock.GetUtcNow().UtcDateTime;
+        var lookbackStart = now.AddDays(-settings.LookbackDays);
+        var surveyStart = now.AddDays(-settings.SurveyWindowDays);
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
             var connection = db.Database.GetDbConnection();
+            // One grouped pass over orders and one over answers, each into a temporary table (CREATE TABLE AS may
+            // run in parallel on PostgreSQL, an INSERT ... SELECT may not). The instants are literals because
+            // PostgreSQL takes no parameters in CREATE TABLE AS; they are our own formatted DateTimes, not input.
+            await ExecuteAsync(connection, null, "DROP TABLE IF EXISTS refresh_orders; DROP TABLE IF EXISTS refresh_answers", [], ct);
+            await ExecuteAsync(connection, null, $"""
+                CREATE TEMP TABLE refresh_orders AS
+                SELECT customer_id, COUNT(*) AS order_count, MIN(ordered_at) AS first_order_at, MAX(ordered_at) AS last_order_at,
+                       SUM(amount_minor - refunded_minor) AS net_all,
+                       SUM(CASE WHEN ordered_at > {Literal(lookbackStart)} THEN 1 ELSE 0 END) AS frequency,
+                       SUM(CASE WHEN ordered_at > {Literal(lookbackStart)} THEN amount_minor - refunded_minor ELSE 0 END) AS monetary
+                FROM orders WHERE ordered_at <= {Literal(now)} GROUP BY customer_id
+                """, [], ct);
+            await ExecuteAsync(connection, null, $"""
+                CREATE TEMP TABLE refresh_answers AS
+                SELECT customer_id,
+                       {LatestAnswer(postgres, "nps")} AS nps_last,
+                       {LatestAnswer(postgres, "ces")} AS ces_last,
+                       {LatestAnswer(postgres, "buy_again")} AS buy_again,
+                       {LatestAnswer(postgres, "try_new_products")} AS try_new,
+                       {LatestAnswer(postgres, "recommend")} AS recommend,
+                       AVG((csat - 1) * 25.0) AS csat_avg
+                FROM survey_answers WHERE answered_at > {Literal(surveyStart)} AND answered_at <= {Literal(now)}
+                GROUP BY customer_id
+                """, [], ct);
+
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
             var transaction = tx.GetDbTransaction();
-            await ExecuteAsync(connection, transaction, db.IsPostgres ? "TRUNCATE customer_metrics" : "DELETE FROM customer_metrics", [], ct);
-
-            var lifespan = settings.AverageLifespanYears ?? await AverageLifespanYearsAsync(connection, transaction, now, ct);
-            var customers = await ExecuteAsync(connection, transaction, RefreshSql(db.IsPostgres), [
-                ("@now", now), ("@lookback_start", now.AddDays(-settings.LookbackDays)), ("@survey_start", now.AddDays(-settings.SurveyWindowDays)),
-                ("@churn_days", settings.ChurnAfterDays), ("@lifespan_years", (object?)lifespan ?? DBNull.Value)], ct);
-
+            var lifespan = settings.AverageLifespanYears ?? await AverageLifespanYearsAsync(connection, transaction, ct);
+            await ExecuteAsync(connection, transaction, postgres ? "TRUNCATE customer_metrics" : "DELETE FROM customer_metrics", [], ct);
+            var customers = await ExecuteAsync(connection, transaction, RefreshSql(postgres),
+                [("@now", now), ("@churn_days", settings.ChurnAfterDays), ("@lifespan_years", (object?)lifespan ?? DBNull.Value)], ct);
             // The table was rewritten whole: fresh statistics keep segment queries on good plans.
             await ExecuteAsync(connection, transaction, "ANALYZE customer_metrics", [], ct);
+            await ExecuteAsync(connection, transaction, "DROP TABLE refresh_orders; DROP TABLE refresh_answers", [], ct);
+
             var duration = watch.ElapsedMilliseconds;
             db.MetricsRuns.Add(new MetricsRun { EvaluatedAt = now, StartedAt = startedAt, DurationMs = duration, Customers = customers, AverageLifespanYears = lifespan });
             await db.SaveChangesAsync(ct);
@@ -45,15 +73,15 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
         finally { await db.Database.CloseConnectionAsync(); }
     }
 
+    string Literal(DateTime utc) => db.IsPostgres
+        ? $"TIMESTAMPTZ '{utc.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture)}+00'"
+        : $"'{utc.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture)}'";
+
     /// <summary>Mean years between first and last order over customers with at least two orders, as of now.</summary>
-    async Task<double?> AverageLifespanYearsAsync(DbConnection connection, DbTransaction tx, DateTime now, CancellationToken ct)
+    async Task<double?> AverageLifespanYearsAsync(DbConnection connection, DbTransaction tx, CancellationToken ct)
     {
-        var sql = $"""
-            SELECT AVG({Days(db.IsPostgres, "last_at", "first_at")}) / 365.0
-            FROM (SELECT MIN(ordered_at) AS first_at, MAX(ordered_at) AS last_at FROM orders
-                  WHERE ordered_at <= @now GROUP BY customer_id HAVING COUNT(*) >= 2) AS repeaters
-            """;
-        await using var command = Command(connection, tx, sql, [("@now", now)]);
+        var sql = $"SELECT AVG({Days(db.IsPostgres, "last_order_at", "first_order_at")}) / 365.0 FROM refresh_orders WHERE order_count >= 2";
+        await using var command = Command(connection, tx, sql, []);
         return await command.ExecuteScalarAsync(ct) is { } value and not DBNull ? Convert.ToDouble(value) : null;
     }
 
@@ -83,20 +111,13 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
     {
         var real = postgres ? "double precision" : "REAL";
         return $"""
-            WITH o AS (
-                SELECT customer_id, COUNT(*) AS order_count, MIN(ordered_at) AS first_order_at, MAX(ordered_at) AS last_order_at,
-                       SUM(amount_minor - refunded_minor) AS net_all,
-                       SUM(CASE WHEN ordered_at > @lookback_start THEN 1 ELSE 0 END) AS frequency,
-                       SUM(CASE WHEN ordered_at > @lookback_start THEN amount_minor - refunded_minor ELSE 0 END) AS monetary
-                FROM orders WHERE ordered_at <= @now GROUP BY customer_id
-            ),
-            base AS (
+            WITH base AS (
                 SELECT c.id AS customer_id, COALESCE(o.order_count, 0) AS order_count, o.first_order_at, o.last_order_at,
                        COALESCE(o.frequency, 0) AS frequency, COALESCE(o.monetary, 0) AS monetary,
                        CAST(o.net_all AS {real}) / o.order_count AS aov,
                        {WholeDays(postgres, "@now", "o.last_order_at")} AS recency_days,
                        {WholeDays(postgres, "@now", "COALESCE(o.first_order_at, c.signed_up_at)")} AS tenure_days
-                FROM customers AS c LEFT JOIN o ON o.customer_id = c.id
+                FROM customers AS c LEFT JOIN refresh_orders AS o ON o.customer_id = c.id
             ),
             ranked AS (
                 SELECT customer_id,
@@ -110,17 +131,6 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
                 SELECT customer_id, 1 + (5 * (r_rank - 1)) / n AS r_score, 1 + (5 * (f_rank - 1)) / n AS f_score,
                        1 + (5 * (m_rank - 1)) / n AS m_score
                 FROM ranked
-            ),
-            answers AS (
-                SELECT customer_id,
-                       {LatestAnswer(postgres, "nps")} AS nps_last,
-                       {LatestAnswer(postgres, "ces")} AS ces_last,
-                       {LatestAnswer(postgres, "buy_again")} AS buy_again,
-                       {LatestAnswer(postgres, "try_new_products")} AS try_new,
-                       {LatestAnswer(postgres, "recommend")} AS recommend,
-                       AVG((csat - 1) * 25.0) AS csat_avg
-                FROM survey_answers WHERE answered_at > @survey_start AND answered_at <= @now
-                GROUP BY customer_id
             )
             INSERT INTO customer_metrics (customer_id, evaluated_at, order_count, first_order_at, last_order_at, recency_days, frequency,
                 monetary_minor, aov_minor, tenure_days, r_score, f_score, m_score, rfm_group, nps_last, nps_category, csat_avg, ces_last,
@@ -138,11 +148,11 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
                    COALESCE(b.recency_days > @churn_days, FALSE)
             FROM base AS b
             LEFT JOIN s ON s.customer_id = b.customer_id
-            LEFT JOIN answers AS a ON a.customer_id = b.customer_id
+            LEFT JOIN refresh_answers AS a ON a.customer_id = b.customer_id
             """;
     }
 
-    static DbCommand Command(DbConnection connection, DbTransaction tx, string sql, (string Name, object? Value)[] parameters)
+    static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, (string Name, object? Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.Transaction = tx;
@@ -158,7 +168,7 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
         return command;
     }
 
-    static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction tx, string sql, (string, object?)[] parameters, CancellationToken ct)
+    static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, (string, object?)[] parameters, CancellationToken ct)
     {
         await using var command = Command(connection, tx, sql, parameters);
         return await command.ExecuteNonQueryAsync(ct);
