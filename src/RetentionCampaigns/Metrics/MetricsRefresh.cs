@@ -32,6 +32,8 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
             // One grouped pass over orders and one over answers, each into a temporary table (CREATE TABLE AS may
             // run in parallel on PostgreSQL, an INSERT ... SELECT may not). The instants are literals because
             // PostgreSQL takes no parameters in CREATE TABLE AS; they are our own formatted DateTimes, not input.
+            // JIT-compiling these wide statements costs more than it saves (measured: 0.9 s of 2.6 s at 100,000 customers).
+            if (postgres) await ExecuteAsync(connection, null, "SET jit = off", [], ct);
             await ExecuteAsync(connection, null, "DROP TABLE IF EXISTS refresh_orders; DROP TABLE IF EXISTS refresh_answers", [], ct);
             await ExecuteAsync(connection, null, $"""
                 CREATE TEMP TABLE refresh_orders AS
@@ -54,6 +56,9 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
                 GROUP BY customer_id
                 """, [], ct);
 
+            // Temporary tables have no statistics until analysed; without them the join below plans badly.
+            await ExecuteAsync(connection, null, "ANALYZE refresh_orders; ANALYZE refresh_answers", [], ct);
+
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             var transaction = tx.GetDbTransaction();
             var lifespan = settings.AverageLifespanYears ?? await AverageLifespanYearsAsync(connection, transaction, ct);
@@ -70,7 +75,11 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
             await tx.CommitAsync(ct);
             return new MetricsRefreshResult(now, customers, duration, lifespan);
         }
-        finally { await db.Database.CloseConnectionAsync(); }
+        finally
+        {
+            if (postgres) await ExecuteAsync(db.Database.GetDbConnection(), null, "RESET jit", [], CancellationToken.None);
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     string Literal(DateTime utc) => db.IsPostgres

@@ -1,6 +1,7 @@
--- Per-customer metrics of the latest evaluation (DOMAIN.md), rewritten whole by each refresh.
+-- Per-customer metrics of the latest evaluation (DOMAIN.md), rewritten whole by each refresh from the
+-- customers table itself, so it carries no foreign key (a per-row check on every rewrite buys nothing).
 CREATE TABLE customer_metrics (
-    customer_id     INTEGER PRIMARY KEY REFERENCES customers (id) ON DELETE CASCADE,
+    customer_id     INTEGER PRIMARY KEY,
     evaluated_at    TEXT    NOT NULL,
     order_count     INTEGER NOT NULL,
     first_order_at  TEXT,
