@@ -66,8 +66,8 @@ public static class SegmentsBenchmark
                 CREATE INDEX ix_orders_customer_id_ordered_at ON orders (customer_id, ordered_at);
                 ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE;
                 INSERT INTO survey_answers (customer_id, answered_at, nps, csat, ces, buy_again, try_new_products, recommend, created_at)
-                SELECT 1 + (g * 7919) % {customers}, TIMESTAMPTZ '2026-01-01' - (g % 700) * INTERVAL '1 day' - g * INTERVAL '1 second',
-                       g % 11, 1 + g % 5, CASE WHEN g % 2 = 0 THEN 1 + g % 7 END, 1 + g % 10, NULL, 1 + (g * 3) % 10, now()
+                SELECT 1 + (g::bigint * 7919) % {customers}, TIMESTAMPTZ '2026-01-01' - (g % 700) * INTERVAL '1 day' - g * INTERVAL '1 second',
+                       g % 11, 1 + g % 5, CASE WHEN g % 2 = 0 THEN 1 + g % 7 END, 1 + g % 10, NULL, 1 + (g::bigint * 3) % 10, now()
                 FROM generate_series(1, {customers}) AS g;
                 INSERT INTO consent_events (customer_id, purpose, status, lawful_basis, source, occurred_at, recorded_at)
                 SELECT id, 'email_marketing', CASE WHEN id % 10 = 0 THEN 'withdrawn' ELSE 'granted' END, 'consent', 'import', TIMESTAMPTZ '2024-01-01', now()

@@ -47,8 +47,22 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
                 await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
                 return await ImportAsync(services.GetRequiredService<CsvImporter>(), kind, file);
             case ["metrics", "refresh", .. var rest]:
+                DateTime? now = null;
+                if (rest is ["--now", var text])
+                {
+                    if (!DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at))
+                    {
+                        await Console.Error.WriteLineAsync($"--now must be a date or time such as 2025-01-31T00:00:00Z, not '{text}'.");
+                        return 2;
+                    }
+                    now = at.UtcDateTime;
+                }
+                else if (rest.Length > 0)
+                {
+                    await Console.Error.WriteLineAsync(Usage);
+                    return 2;
+                }
                 await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
-                DateTime? now = rest is ["--now", var text] ? DateTimeOffset.Parse(text, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime : null;
                 var result = await services.GetRequiredService<Metrics.MetricsRefresh>().RunAsync(now, CancellationToken.None);
                 Console.WriteLine($"Metrics of {result.Customers} customers as of {result.EvaluatedAt:u} in {result.DurationMs} ms.");
                 return 0;

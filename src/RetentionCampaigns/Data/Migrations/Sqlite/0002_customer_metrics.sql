@@ -23,7 +23,6 @@ CREATE TABLE customer_metrics (
     clv_minor       REAL,
     churned         INTEGER NOT NULL
 );
-CREATE INDEX ix_customer_metrics_rfm_group ON customer_metrics (rfm_group);
 
 CREATE TABLE metrics_runs (
     id                    INTEGER PRIMARY KEY AUTOINCREMENT,
