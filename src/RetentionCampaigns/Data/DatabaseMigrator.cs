@@ -25,17 +25,19 @@ public sealed class DatabaseMigrator(RetentionDb db, ILogger<DatabaseMigrator> l
         await connection.OpenAsync(ct);
         try
         {
-            if (postgres) await ExecuteAsync(connection, null, $"SELECT pg_advisory_lock({AdvisoryLockKey})", ct);
-            else await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL", ct);
+            if (postgres) await connection.ExecuteAsync($"SELECT pg_advisory_lock({AdvisoryLockKey})", ct: ct);
+            else await connection.ExecuteAsync("PRAGMA journal_mode=WAL", ct: ct);
 
-            await ExecuteAsync(connection, null, postgres
+            await connection.ExecuteAsync(postgres
                 ? "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-                : "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)", ct);
+                : "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)", ct: ct);
 
             foreach (var script in scripts)
             {
                 await using var tx = await connection.BeginTransactionAsync(ct);
-                var applied = await ScalarAsync(connection, tx, $"SELECT checksum FROM schema_migrations WHERE version = {script.Version}", ct);
+                object? applied;
+                await using (var select = connection.Command($"SELECT checksum FROM schema_migrations WHERE version = {script.Version}", tx))
+                    applied = await select.ExecuteScalarAsync(ct);
                 if (applied is string checksum)
                 {
                     if (checksum != script.Checksum)
@@ -43,16 +45,9 @@ public sealed class DatabaseMigrator(RetentionDb db, ILogger<DatabaseMigrator> l
                             $"Migration {script.Version} ({script.Name}) was changed after it was applied. Add a new migration instead.");
                     continue;
                 }
-                await ExecuteAsync(connection, tx, script.Sql, ct);
-                await using (var insert = connection.CreateCommand())
-                {
-                    insert.Transaction = tx;
-                    insert.CommandText = "INSERT INTO schema_migrations (version, name, checksum) VALUES (@v, @n, @c)";
-                    AddParameter(insert, "@v", script.Version);
-                    AddParameter(insert, "@n", script.Name);
-                    AddParameter(insert, "@c", script.Checksum);
-                    await insert.ExecuteNonQueryAsync(ct);
-                }
+                await connection.ExecuteAsync(script.Sql, tx, ct: ct);
+                await connection.ExecuteAsync("INSERT INTO schema_migrations (version, name, checksum) VALUES (@v, @n, @c)", tx,
+                    [("@v", script.Version), ("@n", script.Name), ("@c", script.Checksum)], ct);
                 await tx.CommitAsync(ct);
                 log.LogInformation("Applied migration {Version} {Name}", script.Version, script.Name);
             }
@@ -60,7 +55,7 @@ public sealed class DatabaseMigrator(RetentionDb db, ILogger<DatabaseMigrator> l
         finally
         {
             if (postgres && connection.State == System.Data.ConnectionState.Open)
-                await ExecuteAsync(connection, null, $"SELECT pg_advisory_unlock({AdvisoryLockKey})", CancellationToken.None);
+                await connection.ExecuteAsync($"SELECT pg_advisory_unlock({AdvisoryLockKey})", ct: CancellationToken.None);
             await connection.CloseAsync();
         }
     }
@@ -84,29 +79,5 @@ public sealed class DatabaseMigrator(RetentionDb db, ILogger<DatabaseMigrator> l
         var version = int.Parse(fileName[..separator]);
         var checksum = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sql)));
         return new Script(version, fileName[(separator + 1)..], sql, checksum);
-    }
-
-    static async Task ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
-    static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction tx, string sql, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = sql;
-        return await command.ExecuteScalarAsync(ct);
-    }
-
-    static void AddParameter(DbCommand command, string name, object value)
-    {
-        var p = command.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        command.Parameters.Add(p);
     }
 }

@@ -130,17 +130,8 @@ public sealed class KpiCalculator(RetentionDb db, IOptions<MetricsOptions> optio
 
     static async Task<double[]> RowAsync(DbConnection connection, string sql, Dictionary<string, object> parameters, CancellationToken ct)
     {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.CommandTimeout = 600;
-        foreach (var (name, value) in parameters)
-        {
-            if (!sql.Contains(name, StringComparison.Ordinal)) continue;
-            var p = command.CreateParameter();
-            p.ParameterName = name;
-            p.Value = value;
-            command.Parameters.Add(p);
-        }
+        await using var command = connection.Command(sql, parameters:
+            parameters.Where(p => sql.Contains(p.Key, StringComparison.Ordinal)).Select(p => (p.Key, (object?)p.Value)));
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         var values = new double[reader.FieldCount];
