@@ -20,12 +20,12 @@ public sealed class MetricsRefreshTests
             new { externalId = "E", email = "e@beispiel.de", signedUpAt = Now.AddDays(-30) },
         };
         await (await app.Api.PostAsJsonAsync("/api/customers/batch", new { customers })).JsonAsync(200);
-        object Order(string id, string customer, int daysAgo, decimal amount, decimal refunded = 0) =>
+        object Order(string id, string customer, double daysAgo, decimal amount, decimal refunded = 0) =>
             new { externalId = id, customerId = customer, orderedAt = Now.AddDays(-daysAgo), amount, refundedAmount = refunded };
         var orders = new[]
         {
             Order("A1", "A", 10, 100m), Order("A2", "A", 40, 50m, 10m), Order("A3", "A", 400, 30m),
-            Order("B1", "B", 200, 20m), Order("C1", "C", 10, 80m), Order("D1", "D", 500, 500m),
+            Order("B1", "B", 200, 20m), Order("C1", "C", 10.2, 80m) /* 5 hours before A1, the same whole day: a tie */, Order("D1", "D", 500, 500m),
             Order("A-future", "A", -3, 999m), // after "now": not part of this evaluation
         };
         await (await app.Api.PostAsJsonAsync("/api/orders/batch", new { orders })).JsonAsync(200);
