@@ -75,6 +75,8 @@ sealed class StartupTasks(IServiceScopeFactory scopes, CommandLine command) : IH
         if (command.Demo)
         {
             var key = await scope.ServiceProvider.GetRequiredService<DemoShop>().SeedAsync(ct);
+            // Segments read the metrics: have them from the first request on.
+            await scope.ServiceProvider.GetRequiredService<MetricsRefresh>().RunAsync(null, ct);
             Console.WriteLine($"Demo API key: {key}");
         }
     }
