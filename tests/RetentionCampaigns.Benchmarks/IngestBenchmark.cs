@@ -1,12 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Imports;
+
+using static RetentionCampaigns.Benchmarks.BenchmarkHost;
 
 namespace RetentionCampaigns.Benchmarks;
 
@@ -31,16 +31,15 @@ public static class IngestBenchmark
             await GenerateAsync(customersCsv, ordersCsv, customerCount, rows);
             Console.WriteLine($"ingest: orders.csv is {new FileInfo(ordersCsv).Length / 1024.0 / 1024.0:F1} MiB");
 
-            await ExecuteAsync(admin, $"CREATE DATABASE {database}");
+            await ExecuteAsync(new NpgsqlConnection(admin), $"CREATE DATABASE {database}");
             var connection = new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString;
 
             var floorSeconds = await CopyFloorAsync(connection, ordersCsv);
             var floorRate = rows / floorSeconds;
             Console.WriteLine($"ingest: floor  psql \\copy into a bare table: {floorSeconds:F2} s, {floorRate:N0} rows/s");
 
-            await using var services = Services(connection);
-            await using (var scope = services.CreateAsyncScope())
-                await scope.ServiceProvider.GetRequiredService<DatabaseMigrator>().MigrateAsync();
+            await using var services = Services("Postgres", connection);
+            await MigrateAsync(services);
             var customers = await ImportAsync(services, ImportKind.Customers, customersCsv);
             Console.WriteLine($"ingest: customers {customers.Report.RowsAccepted:N0} in {customers.Seconds:F2} s");
             var baseline = Process.GetCurrentProcess().WorkingSet64;
@@ -61,26 +60,9 @@ public static class IngestBenchmark
         finally
         {
             NpgsqlConnection.ClearAllPools();
-            await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+            await ExecuteAsync(new NpgsqlConnection(admin), $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
             dir.Delete(recursive: true);
         }
-    }
-
-    static ServiceProvider Services(string connection)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "Postgres",
-            ["ConnectionStrings:Retention"] = connection,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging(l => l.AddConsole().SetMinimumLevel(LogLevel.Warning));
-        services.AddSingleton<IConfiguration>(configuration);
-        services.AddSingleton(TimeProvider.System);
-        services.AddOptions<ShopOptions>();
-        services.AddRetentionData(configuration);
-        services.AddScoped<CsvImporter>();
-        return services.BuildServiceProvider();
     }
 
     static async Task<(ImportReport Report, double Seconds)> ImportAsync(ServiceProvider services, ImportKind kind, string file)
@@ -93,7 +75,7 @@ public static class IngestBenchmark
 
     static async Task<double> CopyFloorAsync(string connection, string csv)
     {
-        await ExecuteAsync(connection, """
+        await ExecuteAsync(new NpgsqlConnection(connection), """
             CREATE TABLE floor_orders (order_id text, customer_id text, ordered_at text, amount text, currency text,
                 refunded text, sku text, product_name text, category text, quantity text, unit_price text)
             """);
@@ -141,19 +123,5 @@ public static class IngestBenchmark
                 await writer.WriteLineAsync($"O{i},C{random.Next(1, customers + 1)},{at},{amount},EUR,0,SKU-{random.Next(1, 400)},Produkt {category},{category},1,{amount}");
             }
         }
-    }
-
-    static async Task ExecuteAsync(string connection, string sql)
-    {
-        await using var c = new NpgsqlConnection(connection);
-        await c.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, c);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    static int Option(string[] args, string name, int fallback)
-    {
-        var at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
     }
 }

@@ -1,16 +1,15 @@
-using System.Data.Common;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using RetentionCampaigns.Api;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Segments;
+
+using static RetentionCampaigns.Benchmarks.BenchmarkHost;
 
 namespace RetentionCampaigns.Benchmarks;
 
@@ -169,45 +168,5 @@ public static class SegmentsBenchmark
 
         var refreshOk = refreshLimitSeconds is { } limit ? refreshSeconds < limit : ratio <= 3;
         return refreshOk && (refreshLimitSeconds is not null || (countSeconds < 1 && previewSeconds < 2));
-    }
-
-    static ServiceProvider Services(string provider, string connection)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = provider, ["ConnectionStrings:Retention"] = connection,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging(l => l.AddConsole().SetMinimumLevel(LogLevel.Warning));
-        services.AddSingleton<IConfiguration>(configuration);
-        services.AddSingleton(TimeProvider.System);
-        services.AddOptions<MetricsOptions>();
-        services.AddRetentionData(configuration);
-        services.AddScoped<MetricsRefresh>();
-        return services.BuildServiceProvider();
-    }
-
-    static async Task MigrateAsync(ServiceProvider services)
-    {
-        await using var scope = services.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<DatabaseMigrator>().MigrateAsync();
-    }
-
-    static async Task ExecuteAsync(DbConnection connection, string sql)
-    {
-        await using (connection)
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            command.CommandTimeout = 3600;
-            await command.ExecuteNonQueryAsync();
-        }
-    }
-
-    static int Option(string[] args, string name, int fallback)
-    {
-        var at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1]) : fallback;
     }
 }

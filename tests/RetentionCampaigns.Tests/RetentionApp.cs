@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -164,7 +163,4 @@ public static class ProblemAssertions
         Assert.True((int)response.StatusCode == status, $"expected {status}, got {(int)response.StatusCode}: {body}");
         return JsonDocument.Parse(body).RootElement.Clone();
     }
-
-    public static Task<HttpResponseMessage> PutJsonAsync(this HttpClient client, string url, object body) =>
-        client.PutAsJsonAsync(url, body);
 }

@@ -264,22 +264,10 @@ public sealed class ImportStore : IAsyncDisposable
         for (var i = 0; i < values.Length; i++) parameters[i].Value = values[i] ?? DBNull.Value;
     }
 
-    DbCommand Command(DbTransaction? tx, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = sql;
-        command.CommandTimeout = 600;
-        foreach (var (name, value) in new (string, object)[] { ("@now", now), ("@locale", shop.DefaultLocale), ("@zone", shop.TimeZone) })
-        {
-            if (!sql.Contains(name, StringComparison.Ordinal)) continue;
-            var p = command.CreateParameter();
-            p.ParameterName = name;
-            p.Value = value;
-            command.Parameters.Add(p);
-        }
-        return command;
-    }
+    /// <summary>A command with whichever of the shared values (@now, @locale, @zone) its SQL uses.</summary>
+    DbCommand Command(DbTransaction? tx, string sql) =>
+        connection.Command(sql, tx, new (string Name, object? Value)[] { ("@now", now), ("@locale", shop.DefaultLocale), ("@zone", shop.TimeZone) }
+            .Where(p => sql.Contains(p.Name, StringComparison.Ordinal)));
 
     async Task<int> ExecuteAsync(DbTransaction? tx, string sql, CancellationToken ct)
     {

@@ -23,7 +23,7 @@ public sealed class SegmentQuery
 
     readonly bool postgres;
     readonly DateTime now;
-    readonly List<(string Name, object Value)> parameters = [];
+    readonly List<(string Name, object? Value)> parameters = [];
 
     public string Where { get; }
 
@@ -75,20 +75,8 @@ public sealed class SegmentQuery
         return name;
     }
 
-    public DbCommand Command(DbConnection connection, string select, string? suffix = null)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {select} {From} WHERE {Where} {suffix}";
-        command.CommandTimeout = 600;
-        foreach (var (name, value) in parameters)
-        {
-            var p = command.CreateParameter();
-            p.ParameterName = name;
-            p.Value = value;
-            command.Parameters.Add(p);
-        }
-        return command;
-    }
+    public DbCommand Command(DbConnection connection, string select, string? suffix = null) =>
+        connection.Command($"SELECT {select} {From} WHERE {Where} {suffix}", parameters: parameters);
 
     /// <summary>Every field value of customers, for explaining a rule and for checking the SQL against the evaluator.</summary>
     public static async Task<List<CustomerFacts>> LoadFactsAsync(RetentionDb db, string? externalId, CancellationToken ct)
@@ -100,16 +88,10 @@ public sealed class SegmentQuery
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT c.id, c.external_id, c.tags, c.attributes, CASE WHEN {NotObjected} THEN 0 ELSE 1 END, {select} {From}"
-                                  + (externalId is null ? "" : " WHERE c.external_id = @id");
-            if (externalId is not null)
-            {
-                var p = command.CreateParameter();
-                p.ParameterName = "@id";
-                p.Value = externalId;
-                command.Parameters.Add(p);
-            }
+            await using var command = connection.Command(
+                $"SELECT c.id, c.external_id, c.tags, c.attributes, CASE WHEN {NotObjected} THEN 0 ELSE 1 END, {select} {From}"
+                + (externalId is null ? "" : " WHERE c.external_id = @id"),
+                parameters: externalId is null ? null : [("@id", externalId)]);
             var facts = new List<CustomerFacts>();
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
