@@ -29,20 +29,25 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
         try
         {
             var connection = db.Database.GetDbConnection();
-            // One grouped pass over orders and one over answers, each into a temporary table (CREATE TABLE AS may
-            // run in parallel on PostgreSQL, an INSERT ... SELECT may not). The instants are literals because
-            // PostgreSQL takes no parameters in CREATE TABLE AS; they are our own formatted DateTimes, not input.
-            // JIT-compiling these wide statements costs more than it saves (measured: 0.9 s of 2.6 s at 100,000
-            // customers), and the three rank sorts and the joins over every customer spill to disk in the default 4 MB.
-            if (postgres) await connection.ExecuteAsync("SET jit = off; SET work_mem = '256MB'", ct: ct);
+            // One grouped pass over orders and one over answers, each into a temporary table. The instants are literals
+            // because PostgreSQL takes no parameters in CREATE TABLE AS; they are our own formatted DateTimes, not input.
+            // Measured on PostgreSQL at 1,000,000 customers (tests/RetentionCampaigns.Benchmarks, "segments"):
+            // - JIT-compiling these wide statements costs more than it saves, and the joins spill in the default 4 MB;
+            // - a parallel partial aggregate builds nearly every customer's group in each worker and was slower on 2 cores;
+            // - sums over bigint keep their state outside the hash table (one more cache miss per row and sum): sums in
+            //   double precision are exact below 2^53 minor units and made the pass as cheap as count/sum/max alone;
+            // - rows written in customer order keep the primary-key inserts at the index's right edge (8.5 s -> 5.4 s).
+            if (postgres) await connection.ExecuteAsync("SET jit = off; SET work_mem = '256MB'; SET max_parallel_workers_per_gather = 0", ct: ct);
             await connection.ExecuteAsync("DROP TABLE IF EXISTS refresh_orders; DROP TABLE IF EXISTS refresh_answers", ct: ct);
+            var inLookback = $"ordered_at > {Literal(lookbackStart)}";
             await connection.ExecuteAsync($"""
                 CREATE TEMP TABLE refresh_orders AS
                 SELECT customer_id, COUNT(*) AS order_count, MIN(ordered_at) AS first_order_at, MAX(ordered_at) AS last_order_at,
-                       SUM(amount_minor - refunded_minor) AS net_all,
-                       SUM(CASE WHEN ordered_at > {Literal(lookbackStart)} THEN 1 ELSE 0 END) AS frequency,
-                       SUM(CASE WHEN ordered_at > {Literal(lookbackStart)} THEN amount_minor - refunded_minor ELSE 0 END) AS monetary
-                FROM orders WHERE ordered_at <= {Literal(now)} GROUP BY customer_id
+                       {WholeDays(postgres, Literal(now), "MAX(ordered_at)")} AS recency_days,
+                       {ExactSum(postgres, "amount_minor - refunded_minor")} AS net_all,
+                       COUNT(*) FILTER (WHERE {inLookback}) AS frequency,
+                       COALESCE({ExactSum(postgres, "amount_minor - refunded_minor", inLookback)}, 0) AS monetary
+                FROM orders WHERE ordered_at <= {Literal(now)} GROUP BY customer_id ORDER BY customer_id
                 """, ct: ct);
             await connection.ExecuteAsync($"""
                 CREATE TEMP TABLE refresh_answers AS
@@ -78,7 +83,7 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
         }
         finally
         {
-            if (postgres) await db.Database.GetDbConnection().ExecuteAsync("RESET jit; RESET work_mem", ct: CancellationToken.None);
+            if (postgres) await db.Database.GetDbConnection().ExecuteAsync("RESET jit; RESET work_mem; RESET max_parallel_workers_per_gather", ct: CancellationToken.None);
             await db.Database.CloseConnectionAsync();
         }
     }
@@ -105,7 +110,7 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
     // Generated from RfmGroups.For so the SQL and the C# grid cannot disagree.
     static readonly string GroupCase = "CASE " + string.Concat(
         from r in Enumerable.Range(1, 5) from f in Enumerable.Range(1, 5)
-        select $"WHEN s.r_score = {r} AND s.f_score = {f} THEN '{RfmGroups.For(r, f).Replace("'", "''")}' ") + "END";
+        select $"WHEN r_score = {r} AND f_score = {f} THEN '{RfmGroups.For(r, f).Replace("'", "''")}' ") + "END";
 
     /// <summary>
     /// The latest non-empty answer to one question in the survey window, in one grouped pass over the answers:
@@ -117,48 +122,60 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
         : $"CAST(substr(max(CASE WHEN {column} IS NOT NULL THEN answered_at || char(1) || {column} END), "
           + $"instr(max(CASE WHEN {column} IS NOT NULL THEN answered_at || char(1) || {column} END), char(1)) + 1) AS INTEGER)";
 
+    /// <summary>
+    /// A sum of whole minor units. PostgreSQL sums bigints through a state kept outside the aggregate's hash table;
+    /// a double-precision sum keeps it inline and stays exact while every partial sum is below 2^53.
+    /// </summary>
+    static string ExactSum(bool postgres, string expression, string? filter = null)
+    {
+        var where = filter is null ? "" : $" FILTER (WHERE {filter})";
+        return postgres ? $"CAST(SUM(CAST({expression} AS double precision)){where} AS bigint)" : $"SUM({expression}){where}";
+    }
+
+    /// <summary>
+    /// Score 1-5 per distinct value of one dimension, from the customers with orders: rank = 1 + the number of
+    /// customers ranked strictly before (ties share the lowest rank), score = 1 + floor(5 (rank - 1) / n).
+    /// Counting per distinct value replaces a sort of every customer by a sort of the few distinct values.
+    /// </summary>
+    static string Scores(string column, string order) => $"""
+        SELECT {column} AS value,
+               1 + (5 * (CAST(SUM(COUNT(*)) OVER (ORDER BY {column} {order}) AS bigint) - COUNT(*))) / CAST(SUM(COUNT(*)) OVER () AS bigint) AS score
+        FROM refresh_orders GROUP BY {column}
+        """;
+
     static string RefreshSql(bool postgres)
     {
         var real = postgres ? "double precision" : "REAL";
         return $"""
-            WITH base AS (
-                SELECT c.id AS customer_id, COALESCE(o.order_count, 0) AS order_count, o.first_order_at, o.last_order_at,
-                       COALESCE(o.frequency, 0) AS frequency, COALESCE(o.monetary, 0) AS monetary,
-                       CAST(o.net_all AS {real}) / o.order_count AS aov,
-                       {WholeDays(postgres, "@now", "o.last_order_at")} AS recency_days,
-                       {WholeDays(postgres, "@now", "COALESCE(o.first_order_at, c.signed_up_at)")} AS tenure_days
-                FROM customers AS c LEFT JOIN refresh_orders AS o ON o.customer_id = c.id
-            ),
-            ranked AS (
-                SELECT customer_id,
-                       RANK() OVER (ORDER BY recency_days DESC) AS r_rank,
-                       RANK() OVER (ORDER BY frequency) AS f_rank,
-                       RANK() OVER (ORDER BY monetary) AS m_rank,
-                       COUNT(*) OVER () AS n
-                FROM base WHERE order_count > 0
-            ),
-            s AS (
-                SELECT customer_id, 1 + (5 * (r_rank - 1)) / n AS r_score, 1 + (5 * (f_rank - 1)) / n AS f_score,
-                       1 + (5 * (m_rank - 1)) / n AS m_score
-                FROM ranked
-            )
+            WITH r AS ({Scores("recency_days", "DESC")}),
+            f AS ({Scores("frequency", "ASC")}),
+            m AS ({Scores("monetary", "ASC")})
             INSERT INTO customer_metrics (customer_id, evaluated_at, order_count, first_order_at, last_order_at, recency_days, frequency,
                 monetary_minor, aov_minor, tenure_days, r_score, f_score, m_score, rfm_group, nps_last, nps_category, csat_avg, ces_last,
                 loyalty_score, clv_minor, churned)
-            SELECT b.customer_id, @now, b.order_count, b.first_order_at, b.last_order_at, b.recency_days, b.frequency, b.monetary, b.aov,
-                   b.tenure_days, s.r_score, s.f_score, s.m_score, {GroupCase},
-                   a.nps_last,
-                   CASE WHEN a.nps_last IS NULL THEN 'unknown' WHEN a.nps_last >= 9 THEN 'promoter' WHEN a.nps_last >= 7 THEN 'passive' ELSE 'detractor' END,
-                   a.csat_avg, a.ces_last,
-                   CAST(COALESCE(a.buy_again, 0) + COALESCE(a.try_new, 0) + COALESCE(a.recommend, 0) AS {real})
-                       / NULLIF(CASE WHEN a.buy_again IS NULL THEN 0 ELSE 1 END + CASE WHEN a.try_new IS NULL THEN 0 ELSE 1 END
-                                + CASE WHEN a.recommend IS NULL THEN 0 ELSE 1 END, 0),
-                   b.aov * (b.order_count / CASE WHEN b.tenure_days / 365.0 > 1 THEN b.tenure_days / 365.0 ELSE 1 END)
-                       * CAST(@lifespan_years AS {real}),
-                   COALESCE(b.recency_days > @churn_days, FALSE)
-            FROM base AS b
-            LEFT JOIN s ON s.customer_id = b.customer_id
-            LEFT JOIN refresh_answers AS a ON a.customer_id = b.customer_id
+            SELECT customer_id, @now, order_count, first_order_at, last_order_at, recency_days, frequency, monetary, aov, tenure_days,
+                   r_score, f_score, m_score, {GroupCase}, nps_last,
+                   CASE WHEN nps_last IS NULL THEN 'unknown' WHEN nps_last >= 9 THEN 'promoter' WHEN nps_last >= 7 THEN 'passive' ELSE 'detractor' END,
+                   csat_avg, ces_last,
+                   CAST(COALESCE(buy_again, 0) + COALESCE(try_new, 0) + COALESCE(recommend, 0) AS {real})
+                       / NULLIF(CASE WHEN buy_again IS NULL THEN 0 ELSE 1 END + CASE WHEN try_new IS NULL THEN 0 ELSE 1 END
+                                + CASE WHEN recommend IS NULL THEN 0 ELSE 1 END, 0),
+                   aov * (order_count / CASE WHEN tenure_days / 365.0 > 1 THEN tenure_days / 365.0 ELSE 1 END) * CAST(@lifespan_years AS {real}),
+                   COALESCE(recency_days > @churn_days, FALSE)
+            FROM (
+                SELECT c.id AS customer_id, COALESCE(o.order_count, 0) AS order_count, o.first_order_at, o.last_order_at, o.recency_days,
+                       COALESCE(o.frequency, 0) AS frequency, COALESCE(o.monetary, 0) AS monetary,
+                       CAST(o.net_all AS {real}) / o.order_count AS aov,
+                       {WholeDays(postgres, "@now", "COALESCE(o.first_order_at, c.signed_up_at)")} AS tenure_days,
+                       r.score AS r_score, f.score AS f_score, m.score AS m_score,
+                       a.nps_last, a.ces_last, a.csat_avg, a.buy_again, a.try_new, a.recommend
+                FROM customers AS c
+                LEFT JOIN refresh_orders AS o ON o.customer_id = c.id
+                LEFT JOIN r ON r.value = o.recency_days
+                LEFT JOIN f ON f.value = o.frequency
+                LEFT JOIN m ON m.value = o.monetary
+                LEFT JOIN refresh_answers AS a ON a.customer_id = c.id
+            ) AS b
             """;
     }
 }
