@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Json;
 using RetentionCampaigns.Api;
@@ -9,10 +10,12 @@ using RetentionCampaigns.Data;
 using RetentionCampaigns.Demo;
 using RetentionCampaigns.Imports;
 using RetentionCampaigns.Kpis;
+using RetentionCampaigns.Links;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Segments;
 using RetentionCampaigns.Surveys;
+using RetentionCampaigns.Templates;
 
 namespace RetentionCampaigns;
 
@@ -29,6 +32,13 @@ public static class AppSetup
         services.AddOptions<MetricsOptions>().BindConfiguration("Metrics");
         services.AddScoped<MetricsRefresh>();
         services.AddScoped<KpiCalculator>();
+        services.AddOptions<PublicLinkOptions>().BindConfiguration("Links")
+            .Configure<IConfiguration>((options, configuration) => options.PublicBaseUrl = configuration["PublicBaseUrl"] ?? options.PublicBaseUrl);
+        services.AddSingleton(LoadLinkTokens);
+        services.AddSingleton<LinkBuilder>();
+        services.AddSingleton<TemplateEngine>();
+        services.AddSingleton<TemplateValidator>();
+        services.AddScoped<TemplateModelBuilder>();
         if (command.Verb is null) services.AddHostedService<StartupTasks>();
         services.AddSingleton(command);
 
@@ -41,6 +51,15 @@ public static class AppSetup
         services.AddAuthorization();
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+    }
+
+    /// <summary>The signing keys come from configuration or the database (created there on first use), once per process.</summary>
+    static LinkTokens LoadLinkTokens(IServiceProvider services)
+    {
+        using var scope = services.CreateScope();
+        return LinkTokens.LoadAsync(scope.ServiceProvider.GetRequiredService<RetentionDb>(),
+            services.GetRequiredService<IOptions<PublicLinkOptions>>().Value, services.GetRequiredService<TimeProvider>(), CancellationToken.None)
+            .GetAwaiter().GetResult();
     }
 
     public static void MapRetentionCampaigns(this WebApplication app)
@@ -61,6 +80,7 @@ public static class AppSetup
         api.MapMetrics();
         api.MapKpis();
         api.MapSegments();
+        api.MapTemplates();
     }
 }
 
@@ -71,7 +91,10 @@ sealed class StartupTasks(IServiceScopeFactory scopes, CommandLine command) : IH
     {
         await using var scope = scopes.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<DatabaseMigrator>().MigrateAsync(ct);
-        await BuiltInSegments.EnsureAsync(scope.ServiceProvider.GetRequiredService<RetentionDb>(), TimeProvider.System, ct);
+        var db = scope.ServiceProvider.GetRequiredService<RetentionDb>();
+        await BuiltInSegments.EnsureAsync(db, TimeProvider.System, ct);
+        await DefaultTemplates.EnsureAsync(db, scope.ServiceProvider.GetRequiredService<TemplateValidator>(), TimeProvider.System, ct);
+        scope.ServiceProvider.GetRequiredService<LinkTokens>(); // creates the first signing key before any request needs it
         if (command.Demo)
         {
             var key = await scope.ServiceProvider.GetRequiredService<DemoShop>().SeedAsync(ct);

@@ -7,10 +7,12 @@ using RetentionCampaigns.ApiKeys;
 using RetentionCampaigns.Consent;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Imports;
+using RetentionCampaigns.Links;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Segments;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Surveys;
+using RetentionCampaigns.Templates;
 
 namespace RetentionCampaigns.Data;
 
@@ -30,6 +32,9 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<MetricsRun> MetricsRuns => Set<MetricsRun>();
     public DbSet<Segment> Segments => Set<Segment>();
     public DbSet<SegmentVersion> SegmentVersions => Set<SegmentVersion>();
+    public DbSet<MessageTemplate> Templates => Set<MessageTemplate>();
+    public DbSet<TemplateVersion> TemplateVersions => Set<TemplateVersion>();
+    public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -52,6 +57,14 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         model.Entity<OrderLine>().HasKey(l => new { l.OrderId, l.Sku });
         model.Entity<ImportRun>().ToTable("imports");
         model.Entity<SegmentVersion>().HasKey(v => new { v.SegmentId, v.Version });
+        model.Entity<SigningKey>().Property(k => k.Id).ValueGeneratedNever();
+        model.Entity<MessageTemplate>().HasIndex(t => t.Key).IsUnique();
+        model.Entity<TemplateVersion>(e =>
+        {
+            e.HasKey(v => new { v.TemplateId, v.Version });
+            e.Property(v => v.Content).HasConversion(JsonConversion.For<Dictionary<string, TemplateContent>>(), JsonConversion.Comparer<Dictionary<string, TemplateContent>>());
+            e.Property(v => v.Problems).HasConversion(JsonConversion.For<List<TemplateFinding>>(), JsonConversion.Comparer<List<TemplateFinding>>());
+        });
         model.Entity<CustomerMetrics>(e =>
         {
             e.ToTable("customer_metrics");

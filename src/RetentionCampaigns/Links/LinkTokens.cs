@@ -1,0 +1,148 @@
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using RetentionCampaigns.Data;
+
+namespace RetentionCampaigns.Links;
+
+/// <summary>What a signed link may do; a token made for one purpose never verifies for another.</summary>
+public enum LinkPurpose : byte
+{
+    Unsubscribe = 1,
+    Preferences = 2,
+    Confirm = 3,
+    Click = 4,
+}
+
+public sealed record LinkClaims(LinkPurpose Purpose, long CustomerId, DateTime? ExpiresAt, string? Target);
+
+public enum TokenFailure { Malformed, BadSignature, WrongPurpose, Expired }
+
+public sealed class SigningKey
+{
+    public int Id { get; set; }
+    public required byte[] Secret { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+/// <summary>Section <c>Links</c>.</summary>
+public sealed class PublicLinkOptions
+{
+    /// <summary>Where customers reach the public pages, e.g. https://mail.shop.example.</summary>
+    public string PublicBaseUrl { get; set; } = "http://localhost:5080";
+    /// <summary>Signing keys from configuration (id 1-255 and a base64 secret of at least 32 bytes); added to those in the database.</summary>
+    public List<ConfiguredKey> SigningKeys { get; set; } = [];
+
+    public sealed class ConfiguredKey
+    {
+        public int Id { get; set; }
+        public string Secret { get; set; } = "";
+    }
+}
+
+/// <summary>
+/// HMAC-SHA256 signed tokens for the links in our emails: purpose- and customer-bound, with an optional expiry,
+/// verified in constant time, under rotating keys (the newest signs, every known key verifies). Layout, then
+/// base64url: version, key id, purpose, customer id (8 bytes), expiry in Unix seconds (8 bytes, 0 for none),
+/// the target of a click link (UTF-8), and the first 16 bytes of the MAC.
+/// </summary>
+public sealed class LinkTokens
+{
+    const byte FormatVersion = 1;
+    const int HeaderLength = 1 + 1 + 1 + 8 + 8;
+    const int MacLength = 16;
+
+    readonly IReadOnlyDictionary<int, byte[]> keys;
+    readonly int currentKey;
+    readonly TimeProvider clock;
+
+    public LinkTokens(IReadOnlyDictionary<int, byte[]> keys, TimeProvider clock)
+    {
+        if (keys.Count == 0) throw new ArgumentException("At least one signing key is needed.", nameof(keys));
+        this.keys = keys;
+        currentKey = keys.Keys.Max();
+        this.clock = clock;
+    }
+
+    public string Create(LinkPurpose purpose, long customerId, DateTime? expiresAt = null, string? target = null)
+    {
+        var targetBytes = target is null ? [] : Encoding.UTF8.GetBytes(target);
+        var token = new byte[HeaderLength + targetBytes.Length + MacLength];
+        token[0] = FormatVersion;
+        token[1] = (byte)currentKey;
+        token[2] = (byte)purpose;
+        BinaryPrimitives.WriteInt64BigEndian(token.AsSpan(3), customerId);
+        BinaryPrimitives.WriteInt64BigEndian(token.AsSpan(11), expiresAt is { } e ? new DateTimeOffset(e, TimeSpan.Zero).ToUnixTimeSeconds() : 0);
+        targetBytes.CopyTo(token, HeaderLength);
+        var payloadLength = token.Length - MacLength;
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(keys[currentKey], token.AsSpan(0, payloadLength), mac);
+        mac[..MacLength].CopyTo(token.AsSpan(payloadLength));
+        return Base64Url.EncodeToString(token);
+    }
+
+    public bool TryVerify(string token, LinkPurpose purpose, out LinkClaims? claims, out TokenFailure failure)
+    {
+        claims = null;
+        failure = TokenFailure.Malformed;
+        if (token.Length is 0 or > 4096 || !Base64Url.IsValid(token)) return false;
+        var bytes = Base64Url.DecodeFromChars(token);
+        if (bytes.Length < HeaderLength + MacLength || bytes[0] != FormatVersion) return false;
+        if (!keys.TryGetValue(bytes[1], out var key)) { failure = TokenFailure.BadSignature; return false; }
+        var payloadLength = bytes.Length - MacLength;
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(key, bytes.AsSpan(0, payloadLength), mac);
+        if (!CryptographicOperations.FixedTimeEquals(mac[..MacLength], bytes.AsSpan(payloadLength))) { failure = TokenFailure.BadSignature; return false; }
+        if (bytes[2] != (byte)purpose) { failure = TokenFailure.WrongPurpose; return false; }
+        var expires = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(11));
+        DateTime? expiresAt = expires == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(expires).UtcDateTime;
+        if (expiresAt is { } at && clock.GetUtcNow().UtcDateTime > at) { failure = TokenFailure.Expired; return false; }
+        var target = payloadLength > HeaderLength ? Encoding.UTF8.GetString(bytes, HeaderLength, payloadLength - HeaderLength) : null;
+        claims = new LinkClaims((LinkPurpose)bytes[2], BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(3)), expiresAt, target);
+        return true;
+    }
+
+    /// <summary>Configured keys plus those in the database; creates the first database key when there is none.</summary>
+    public static async Task<LinkTokens> LoadAsync(RetentionDb db, PublicLinkOptions options, TimeProvider clock, CancellationToken ct)
+    {
+        var keys = new Dictionary<int, byte[]>();
+        foreach (var configured in options.SigningKeys)
+        {
+            var secret = Convert.FromBase64String(configured.Secret);
+            if (configured.Id is < 1 or > 255 || secret.Length < 32)
+                throw new InvalidOperationException($"Links:SigningKeys: key {configured.Id} needs an id from 1 to 255 and a base64 secret of at least 32 bytes.");
+            keys[configured.Id] = secret;
+        }
+        if (keys.Count == 0)
+        {
+            if (!await db.SigningKeys.AnyAsync(ct))
+            {
+                try
+                {
+                    db.SigningKeys.Add(new SigningKey { Id = 1, Secret = RandomNumberGenerator.GetBytes(32), CreatedAt = clock.GetUtcNow().UtcDateTime });
+                    await db.SaveChangesAsync(ct);
+                }
+                catch (DbUpdateException)
+                {
+                    db.ChangeTracker.Clear(); // another node created it at the same moment: use theirs
+                }
+            }
+            foreach (var stored in await db.SigningKeys.AsNoTracking().ToListAsync(ct)) keys[stored.Id] = stored.Secret;
+        }
+        return new LinkTokens(keys, clock);
+    }
+}
+
+/// <summary>The absolute URLs of the public pages, with fresh tokens.</summary>
+public sealed class LinkBuilder(LinkTokens tokens, IOptions<PublicLinkOptions> options)
+{
+    string Base => options.Value.PublicBaseUrl.TrimEnd('/');
+
+    public string Unsubscribe(long customerId) => $"{Base}/u/{tokens.Create(LinkPurpose.Unsubscribe, customerId)}";
+    public string Preferences(long customerId) => $"{Base}/p/{tokens.Create(LinkPurpose.Preferences, customerId)}";
+    public string Confirm(long customerId, DateTime expiresAt) => $"{Base}/confirm/{tokens.Create(LinkPurpose.Confirm, customerId, expiresAt)}";
+    public string Click(long customerId, string target) => $"{Base}/c/{tokens.Create(LinkPurpose.Click, customerId, target: target)}";
+}

@@ -1,0 +1,102 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using RetentionCampaigns.Customers;
+using RetentionCampaigns.Data;
+using RetentionCampaigns.Links;
+
+namespace RetentionCampaigns.Templates;
+
+/// <summary>A customer's template model plus what decides how their links are built.</summary>
+public sealed record Recipient(long CustomerId, string Email, TemplateModel Model, bool TracksClicks);
+
+/// <summary>
+/// Builds template models for customers from the database, a batch at a time (one query per table, not per
+/// customer): profile, metrics, favourite category (most items bought), the lawful basis behind their
+/// marketing consent (it decides the footer's "why") and whether clicks may be tracked.
+/// </summary>
+public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOptions<ShopOptions> shopOptions)
+{
+    /// <param name="templateLocales">The languages the template has: the customer's is used when it is among them,
+    /// else <paramref name="fallbackLocale"/> (the campaign's default), else the template's first.</param>
+    public async Task<Dictionary<long, Recipient>> BuildAsync(IReadOnlyCollection<long> customerIds, IReadOnlyCollection<string> templateLocales,
+        string? fallbackLocale, CampaignView? campaign, OfferView? offer, CancellationToken ct)
+    {
+        var shop = shopOptions.Value;
+        var customers = await db.Customers.AsNoTracking().Where(c => customerIds.Contains(c.Id)).ToListAsync(ct);
+        var metrics = await db.CustomerMetrics.AsNoTracking().Where(m => customerIds.Contains(m.CustomerId)).ToDictionaryAsync(m => m.CustomerId, ct);
+        var categories = (await (
+                from line in db.OrderLines
+                join order in db.Orders on line.OrderId equals order.Id
+                where customerIds.Contains(order.CustomerId) && line.Category != null
+                group line by new { order.CustomerId, line.Category } into g
+                select new { g.Key.CustomerId, g.Key.Category, Items = g.Sum(l => l.Quantity) })
+            .ToListAsync(ct))
+            .GroupBy(x => x.CustomerId)
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.Items).ThenBy(x => x.Category, StringComparer.Ordinal).First().Category!);
+        var consent = (await db.ConsentEvents.AsNoTracking()
+                .Where(e => customerIds.Contains(e.CustomerId) && (e.Purpose == "email_marketing" || e.Purpose == "tracking"))
+                .Select(e => new { e.CustomerId, e.Purpose, e.Status, e.LawfulBasis, e.OccurredAt, e.Id })
+                .ToListAsync(ct))
+            .GroupBy(e => (e.CustomerId, e.Purpose))
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(e => e.OccurredAt).ThenByDescending(e => e.Id).First());
+
+        var sender = new SenderView { Name = shop.Name, Email = shop.SenderEmail, PostalAddress = shop.PostalAddress };
+        var result = new Dictionary<long, Recipient>(customers.Count);
+        foreach (var customer in customers)
+        {
+            var locale = ChooseLocale(customer.Locale, templateLocales, fallbackLocale ?? shop.DefaultLocale);
+            var format = LocaleFormat.For(locale);
+            metrics.TryGetValue(customer.Id, out var m);
+            var basis = consent.GetValueOrDefault((customer.Id, "email_marketing"))?.LawfulBasis;
+            var tracks = consent.GetValueOrDefault((customer.Id, "tracking"))?.Status == "granted";
+            var model = new TemplateModel
+            {
+                Customer = View(customer, locale, format),
+                Metrics = m is null ? new MetricsView() : new MetricsView
+                {
+                    RecencyDays = m.RecencyDays, LastOrderAt = m.LastOrderAt, OrderCount = m.OrderCount,
+                    FavouriteCategory = categories.GetValueOrDefault(customer.Id) ?? "", RfmGroup = m.RfmGroup ?? "", NpsCategory = m.NpsCategory,
+                },
+                Offer = offer,
+                Links = new LinksView
+                {
+                    Unsubscribe = links.Unsubscribe(customer.Id),
+                    Preferences = links.Preferences(customer.Id),
+                    Shop = shop.Website,
+                    Survey = shop.SurveyUrl,
+                },
+                Campaign = campaign ?? new CampaignView(),
+                Sender = sender,
+                Reason = format.Reason(shop.Name, basis),
+            };
+            result[customer.Id] = new Recipient(customer.Id, customer.Email, model, tracks);
+        }
+        return result;
+    }
+
+    public static string ChooseLocale(string customerLocale, IReadOnlyCollection<string> templateLocales, string fallback) =>
+        templateLocales.Contains(customerLocale) ? customerLocale
+        : templateLocales.Contains(fallback) ? fallback
+        : templateLocales.Order(StringComparer.Ordinal).FirstOrDefault() ?? fallback;
+
+    static CustomerView View(Customer customer, string locale, LocaleFormat format) => new()
+    {
+        FirstName = customer.FirstName?.Trim() ?? "",
+        LastName = customer.LastName?.Trim() ?? "",
+        Greeting = format.Greeting(customer.FirstName),
+        Email = customer.Email,
+        Locale = locale,
+        Country = customer.Country ?? "",
+        Attributes = customer.Attributes.ToDictionary(a => a.Key, a => a.Value.ValueKind switch
+        {
+            JsonValueKind.String => a.Value.GetString() ?? "",
+            JsonValueKind.Null or JsonValueKind.Undefined => "",
+            _ => a.Value.GetRawText(),
+        }),
+    };
+
+    /// <summary>Tracked links go through /c/{token} only with the customer's tracking consent (DOMAIN.md).</summary>
+    public Func<string, string>? ClickTracker(Recipient recipient) =>
+        recipient.TracksClicks ? target => links.Click(recipient.CustomerId, target) : null;
+}

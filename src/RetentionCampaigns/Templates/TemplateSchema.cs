@@ -1,0 +1,61 @@
+using System.Collections;
+using System.Reflection;
+using System.Text.Json.Serialization;
+
+namespace RetentionCampaigns.Templates;
+
+/// <summary>
+/// The variables a template may use, derived from <see cref="TemplateModel"/> so the validator and the renderer
+/// cannot disagree. Names match case-insensitively, as Handlebars.Net resolves them.
+/// </summary>
+public sealed class TemplateSchema
+{
+    // Leaf first: static fields initialise in order, and Root is built from it.
+    static readonly TemplateSchema Leaf = new();
+    public static readonly TemplateSchema Root = FromType(typeof(TemplateModel), depth: 0);
+
+    readonly Dictionary<string, TemplateSchema> children = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Any child name is accepted (the shop's custom attributes).</summary>
+    public bool IsOpen { get; private init; }
+    /// <summary>The element of a list, for <c>{{#each}}</c>; null when this is not a list.</summary>
+    public TemplateSchema? Element { get; private init; }
+
+    public IEnumerable<string> Names => children.Keys.Order(StringComparer.Ordinal);
+
+    public TemplateSchema? Child(string name) =>
+        children.TryGetValue(name, out var child) ? child : IsOpen ? Leaf : null;
+
+    static TemplateSchema FromType(Type type, int depth)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(string) || type.IsPrimitive || type == typeof(decimal) || type == typeof(DateTime) || depth > 5) return Leaf;
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>)) return new TemplateSchema { IsOpen = true };
+        if (type != typeof(string) && typeof(IEnumerable).IsAssignableFrom(type))
+        {
+            var element = type.IsArray ? type.GetElementType()! : type.GetGenericArguments().FirstOrDefault() ?? typeof(object);
+            return new TemplateSchema { Element = FromType(element, depth + 1) };
+        }
+        var schema = new TemplateSchema();
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.GetCustomAttribute<JsonIgnoreAttribute>() is not null || property.Name == "EqualityContract") continue;
+            schema.children[JsonNamingCamel(property.Name)] = FromType(property.PropertyType, depth + 1);
+        }
+        return schema;
+    }
+
+    static string JsonNamingCamel(string name) => char.ToLowerInvariant(name[0]) + name[1..];
+
+    /// <summary>Every leaf path, for error messages and the API's variable list.</summary>
+    public IEnumerable<string> Paths(string prefix = "")
+    {
+        foreach (var name in Names)
+        {
+            var child = children[name];
+            var path = prefix.Length == 0 ? name : $"{prefix}.{name}";
+            if (child.children.Count == 0) yield return child.IsOpen ? path + ".*" : path;
+            else foreach (var nested in child.Paths(path)) yield return nested;
+        }
+    }
+}

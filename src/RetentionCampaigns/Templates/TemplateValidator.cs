@@ -1,0 +1,82 @@
+using System.Net;
+
+namespace RetentionCampaigns.Templates;
+
+/// <summary>
+/// The check at save: syntax and names per part (with positions), Handlebars.Net's own compilation, then a
+/// render against sample data that lints the result: a marketing email must carry the unsubscribe link, every
+/// email the sender's postal address, and a subject over 78 characters earns a warning (RFC 5322's line length;
+/// mail clients cut long subjects).
+/// </summary>
+public sealed class TemplateValidator(TemplateEngine engine)
+{
+    public const int SubjectWarningLength = 78;
+
+    public List<TemplateFinding> Validate(string kind, IReadOnlyDictionary<string, TemplateContent> content)
+    {
+        var findings = new List<TemplateFinding>();
+        foreach (var locale in LocaleFormat.Supported.Where(l => !content.ContainsKey(l)))
+            findings.Add(new(TemplateFinding.Warning, locale, "template", null, null,
+                $"No '{locale}' version: customers with locale '{locale}' get the campaign's default language."));
+
+        foreach (var (locale, parts) in content)
+        {
+            var partFindings = new List<TemplateFinding>();
+            Check(locale, "subject", parts.Subject, html: false, partFindings);
+            Check(locale, "html", parts.Html, html: true, partFindings);
+            if (parts.Text is not null) Check(locale, "text", parts.Text, html: false, partFindings);
+            findings.AddRange(partFindings);
+            if (partFindings.Any(f => f.Severity == TemplateFinding.Error)) continue;
+            Lint(kind, locale, parts, findings);
+        }
+        return findings;
+    }
+
+    void Check(string locale, string part, string source, bool html, List<TemplateFinding> findings)
+    {
+        if (string.IsNullOrWhiteSpace(source))
+        {
+            findings.Add(new(TemplateFinding.Error, locale, part, null, null, $"The {part} is empty."));
+            return;
+        }
+        var problems = TemplateChecker.Check(source, engine.Partials);
+        foreach (var (line, column, message) in problems)
+            findings.Add(new(TemplateFinding.Error, locale, part, line, column, message));
+        if (problems.Count == 0 && engine.CompileError(locale, html, source) is { } error)
+            findings.Add(new(TemplateFinding.Error, locale, part, null, null, error));
+    }
+
+    void Lint(string kind, string locale, TemplateContent parts, List<TemplateFinding> findings)
+    {
+        var model = SampleModels.For(locale);
+        RenderedMessage message;
+        try
+        {
+            message = engine.Render(parts, model);
+        }
+        catch (TemplateRenderException exception)
+        {
+            findings.Add(new(TemplateFinding.Error, locale, "template", null, null, exception.Message));
+            return;
+        }
+        var textPart = parts.Text is null ? "html" : "text";
+        if (kind == TemplateKinds.Marketing)
+        {
+            if (!message.Html.Contains(model.Links.Unsubscribe, StringComparison.Ordinal))
+                findings.Add(new(TemplateFinding.Error, locale, "html", null, null,
+                    "The HTML part has no unsubscribe link: include {{> footer}} (or the layout), or link to {{links.unsubscribe}}."));
+            if (parts.Text is not null && !message.Text.Contains(model.Links.Unsubscribe, StringComparison.Ordinal))
+                findings.Add(new(TemplateFinding.Error, locale, "text", null, null,
+                    "The text part has no unsubscribe link: include {{> footer}} (or the layout), or write {{links.unsubscribe}}."));
+        }
+        foreach (var (part, output) in new[] { ("html", message.Html), (textPart, message.Text) }.Distinct())
+            if (!(part == "html" ? WebUtility.HtmlDecode(output) : output).Contains(model.Sender.PostalAddress, StringComparison.Ordinal))
+                findings.Add(new(TemplateFinding.Error, locale, part, null, null,
+                    "The sender's postal address is missing: include {{> footer}} (or the layout), or write {{sender.postalAddress}}."));
+        if (message.Subject.Length == 0)
+            findings.Add(new(TemplateFinding.Error, locale, "subject", null, null, "The subject renders empty for the sample customer."));
+        else if (message.Subject.Length > SubjectWarningLength)
+            findings.Add(new(TemplateFinding.Warning, locale, "subject", null, null,
+                $"The subject is {message.Subject.Length} characters long for the sample customer; mail clients cut subjects after about {SubjectWarningLength}."));
+    }
+}
