@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text;
 using HandlebarsDotNet;
 
@@ -30,16 +31,32 @@ public sealed class RenderLimits
 /// </summary>
 public sealed class TemplateEngine
 {
+    const int MaxCachedSources = 2_000;
+
     readonly Dictionary<(string Locale, bool Html), IHandlebars> environments = [];
+    readonly Dictionary<(string Locale, bool Html), IReadOnlyDictionary<string, string>> partials = [];
     readonly ConcurrentDictionary<(string Locale, bool Html, string Source), HandlebarsTemplate<TextWriter, object, object>> compiled = new();
+    // A campaign renders one content object for thousands of customers: finding its compilation by reference
+    // skips hashing kilobytes of template source per message.
+    readonly ConditionalWeakTable<TemplateContent, CompiledContent> byContent = new();
+
+    sealed record CompiledContent(string Locale, HandlebarsTemplate<TextWriter, object, object> Subject,
+        HandlebarsTemplate<TextWriter, object, object> Html, HandlebarsTemplate<TextWriter, object, object>? Text);
     readonly RenderLimits limits;
 
-    public TemplateEngine(RenderLimits? limits = null)
+    readonly bool inlinePartials;
+
+    /// <param name="inlinePartials">False compiles partial calls as Handlebars.Net does; tests compare both ways.</param>
+    public TemplateEngine(RenderLimits? limits = null, bool inlinePartials = true)
     {
         this.limits = limits ?? new RenderLimits();
+        this.inlinePartials = inlinePartials;
         foreach (var locale in LocaleFormat.Supported)
             foreach (var html in new[] { true, false })
+            {
                 environments[(locale, html)] = CreateEnvironment(locale, html);
+                partials[(locale, html)] = DefaultTemplateFiles.Partials(locale, html).ToDictionary(p => p.Name, p => p.Source);
+            }
         Partials = DefaultTemplateFiles.PartialNames;
     }
 
@@ -85,9 +102,27 @@ public sealed class TemplateEngine
         return handlebars;
     }
 
-    /// <summary>Compiles or returns the cached compilation; Handlebars.Net's own syntax errors surface here.</summary>
-    HandlebarsTemplate<TextWriter, object, object> Compile(string locale, bool html, string source) =>
-        compiled.GetOrAdd((locale, html, source), key => environments[(key.Locale, key.Html)].Compile(new StringReader(key.Source)));
+    /// <summary>
+    /// Compiles or returns the cached compilation; Handlebars.Net's own syntax errors surface here. Public for the
+    /// render benchmark, whose floor is this bare compiled call.
+    /// </summary>
+    public HandlebarsTemplate<TextWriter, object, object> Compile(string locale, bool html, string source)
+    {
+        if (compiled.TryGetValue((locale, html, source), out var template)) return template;
+        // Edits and previews of unsaved text add sources; a bound keeps that from growing without end.
+        if (compiled.Count >= MaxCachedSources) compiled.Clear();
+        var expanded = inlinePartials ? PartialInliner.Expand(source, partials[(locale, html)], html) : source;
+        return compiled[(locale, html, source)] = environments[(locale, html)].Compile(new StringReader(expanded));
+    }
+
+    CompiledContent CompileContent(TemplateContent content, string locale)
+    {
+        if (byContent.TryGetValue(content, out var found) && found.Locale == locale) return found;
+        var result = new CompiledContent(locale, Compile(locale, false, content.Subject), Compile(locale, true, content.Html),
+            content.Text is null ? null : Compile(locale, false, content.Text));
+        byContent.AddOrUpdate(content, result);
+        return result;
+    }
 
     /// <summary>Checks that Handlebars.Net compiles the source; returns its message when it does not.</summary>
     public string? CompileError(string locale, bool html, string source)
@@ -112,9 +147,10 @@ public sealed class TemplateEngine
         try
         {
             var deadline = Stopwatch.GetTimestamp() + (long)(limits.MaxDuration.TotalSeconds * Stopwatch.Frequency);
-            var subject = RenderPart(locale, false, content.Subject, model, deadline, "subject");
-            var html = RenderPart(locale, true, content.Html, model, deadline, "HTML");
-            var text = content.Text is null ? HtmlToText.Convert(html) : RenderPart(locale, false, content.Text, model, deadline, "text");
+            var compiledContent = CompileContent(content, locale);
+            var subject = RenderPart(compiledContent.Subject, model, deadline, "subject");
+            var html = RenderPart(compiledContent.Html, model, deadline, "HTML");
+            var text = compiledContent.Text is null ? HtmlToText.Convert(html) : RenderPart(compiledContent.Text, model, deadline, "text");
             // A subject is one header line: line breaks from data or template would end it early.
             return new RenderedMessage(CollapseWhitespace(subject), html, text);
         }
@@ -124,9 +160,8 @@ public sealed class TemplateEngine
         }
     }
 
-    string RenderPart(string locale, bool html, string source, TemplateModel model, long deadline, string part)
+    string RenderPart(HandlebarsTemplate<TextWriter, object, object> template, TemplateModel model, long deadline, string part)
     {
-        var template = Compile(locale, html, source);
         var writer = new LimitedWriter(limits.MaxOutputChars, deadline);
         try
         {
@@ -164,25 +199,49 @@ public sealed class TemplateEngine
         public string Exceeded { get; } = exceeded;
     }
 
-    /// <summary>Collects output, and stops rendering past a size or a deadline.</summary>
+    /// <summary>
+    /// Collects output, and stops rendering past a size or a deadline. Handlebars.Net writes escaped values a
+    /// character at a time, so the limits are checked every few thousand characters, not on every write.
+    /// </summary>
     sealed class LimitedWriter(int maxChars, long deadline) : TextWriter
     {
-        readonly StringBuilder builder = new(4096);
-        int writes;
+        const int CheckEvery = 4096;
+        readonly StringBuilder builder = new(8192);
+        int nextCheck = Math.Min(CheckEvery, maxChars);
 
         public override Encoding Encoding => Encoding.UTF8;
 
-        void Check(int adding)
+        void Check()
         {
-            if (builder.Length + adding > maxChars) throw new RenderLimitException("size");
-            // The clock is read every 64 writes: cheap, and every loop iteration writes.
-            if ((++writes & 63) == 0 && Stopwatch.GetTimestamp() > deadline) throw new RenderLimitException("time");
+            if (builder.Length > maxChars) throw new RenderLimitException("size");
+            if (Stopwatch.GetTimestamp() > deadline) throw new RenderLimitException("time");
+            nextCheck = Math.Min(builder.Length + CheckEvery, maxChars);
         }
 
-        public override void Write(char value) { Check(1); builder.Append(value); }
-        public override void Write(string? value) { if (value is null) return; Check(value.Length); builder.Append(value); }
-        public override void Write(char[] buffer, int index, int count) { Check(count); builder.Append(buffer, index, count); }
-        public override void Write(ReadOnlySpan<char> buffer) { Check(buffer.Length); builder.Append(buffer); }
+        public override void Write(char value)
+        {
+            builder.Append(value);
+            if (builder.Length > nextCheck) Check();
+        }
+
+        public override void Write(string? value)
+        {
+            builder.Append(value);
+            if (builder.Length > nextCheck) Check();
+        }
+
+        public override void Write(char[] buffer, int index, int count)
+        {
+            builder.Append(buffer, index, count);
+            if (builder.Length > nextCheck) Check();
+        }
+
+        public override void Write(ReadOnlySpan<char> buffer)
+        {
+            builder.Append(buffer);
+            if (builder.Length > nextCheck) Check();
+        }
+
         public override string ToString() => builder.ToString();
     }
 }
