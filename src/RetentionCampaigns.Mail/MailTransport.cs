@@ -1,0 +1,27 @@
+namespace RetentionCampaigns.Mail;
+
+public enum SendOutcome
+{
+    /// <summary>The server took responsibility for the message (2xx after the data).</summary>
+    Accepted,
+    /// <summary>4xx: try again later.</summary>
+    Transient,
+    /// <summary>5xx: do not retry; the reply says why (a 5.1.x means the address is bad).</summary>
+    Permanent,
+    /// <summary>The connection was lost after the final dot and before the reply: it may or may not have been accepted.</summary>
+    InDoubt,
+}
+
+/// <summary>What became of one message, with the server's reply where there is one.</summary>
+public sealed record SendResult(SendOutcome Outcome, string MessageId, int? ReplyCode = null, string? EnhancedStatus = null, string? Reply = null)
+{
+    public static SendResult Accepted(string messageId, string? reply = null) => new(SendOutcome.Accepted, messageId, 250, null, reply);
+}
+
+/// <summary>Where messages go: an SMTP server, or a folder of .eml files.</summary>
+public interface IMailTransport
+{
+    /// <summary>A short description for logs and reports, e.g. "pickup folder /srv/outbox".</summary>
+    string Description { get; }
+    Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken ct);
+}

@@ -1,0 +1,184 @@
+using System.Text;
+
+namespace RetentionCampaigns.Mail.Tests;
+
+public sealed class MimeWriterTests : IDisposable
+{
+    readonly string folder = Path.Combine(Path.GetTempPath(), "rc-mime-" + Guid.NewGuid().ToString("N"));
+    static readonly DateTimeOffset Now = new(2026, 11, 22, 21, 30, 5, TimeSpan.FromHours(1));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+    }
+
+    static OutgoingMessage Message(string subject, string text, string? html) => new()
+    {
+        From = EmailAddress.Parse("news@shop.example", "Müller & Söhne GmbH"),
+        To = [EmailAddress.Parse("jörg@xn--mller-kva.example", "Jörg \"Jo\" Weiß")],
+        ReplyTo = EmailAddress.Parse("service@shop.example"),
+        Subject = subject,
+        TextBody = text,
+        HtmlBody = html,
+        MessageId = "20261122.abc@shop.example",
+        Date = Now,
+        UnsubscribeUrl = "https://mail.shop.example/u/AbC-123_x",
+        UnsubscribeMailto = "mailto:unsubscribe@shop.example?subject=unsubscribe",
+        Headers = [new("X-Campaign", "Frühjahr 2026"), new("Feedback-ID", "run-7:campaign-3:rc")],
+    };
+
+    async Task<string> WriteAsync(OutgoingMessage message)
+    {
+        var result = await new PickupTransport(folder).SendAsync(message, CancellationToken.None);
+        Assert.Equal(SendOutcome.Accepted, result.Outcome);
+        return Directory.GetFiles(folder, "*.eml").Single(f => File.ReadAllText(f).Contains(result.MessageId));
+    }
+
+    [Fact]
+    public async Task PythonsStrictParserReadsBackEveryHeaderAndBothParts()
+    {
+        var subject = "Wir vermissen Sie, Jörg: 12,50 € für Ihre nächste Bestellung bei Müller & Söhne (nur bis Sonntag!)";
+        var text = "Hallo Jörg,\n\n.eine Zeile mit Punkt\nFrom here\n" + new string('x', 300) + "\nEnde = Schluss \t\n";
+        var html = "<p>Hallo J&ouml;rg, 12,50 €</p>\r\n<p>" + string.Concat(Enumerable.Repeat("Grüße ", 40)) + "</p>";
+        var file = await WriteAsync(Message(subject, text, html));
+        var parsed = PythonMailReader.Read([file]).Single();
+
+        Assert.Equal(subject, parsed.Subject);
+        Assert.Equal([["Müller & Söhne GmbH", "news@shop.example"]], parsed.From);
+        Assert.Equal([["Jörg \"Jo\" Weiß", "jörg@xn--mller-kva.example"]], parsed.To);
+        Assert.Equal("<20261122.abc@shop.example>", parsed.MessageId);
+        Assert.Equal("Sun, 22 Nov 2026 21:30:05 +0100", parsed.Date);
+        Assert.Equal("<https://mail.shop.example/u/AbC-123_x>, <mailto:unsubscribe@shop.example?subject=unsubscribe>", parsed.ListUnsubscribe);
+        Assert.Equal("List-Unsubscribe=One-Click", parsed.ListUnsubscribePost);
+        Assert.Equal("Frühjahr 2026", parsed.Headers["X-Campaign"]);
+        Assert.Equal("run-7:campaign-3:rc", parsed.Headers["Feedback-ID"]);
+        Assert.Equal("multipart/alternative", parsed.ContentType);
+        Assert.Equal(text, parsed.Parts["text/plain"].Content);
+        Assert.Equal(Normalized(html), Normalized(parsed.Parts["text/html"].Content));
+        Assert.Equal("utf-8", parsed.Parts["text/plain"].Charset);
+        Assert.Equal("quoted-printable", parsed.Parts["text/plain"].Encoding);
+        Assert.True(parsed.MaxLine <= 78, $"longest line {parsed.MaxLine}");
+        Assert.Equal(0, parsed.BareLineFeeds);
+    }
+
+    [Fact]
+    public async Task ATextOnlyMessageIsOnePartAndMostlyNonLatinTextIsBase64()
+    {
+        var text = string.Concat(Enumerable.Repeat("こんにちは、世界。", 30));
+        var file = await WriteAsync(Message("Grüße", text, null));
+        var parsed = PythonMailReader.Read([file]).Single();
+        Assert.Equal("text/plain", parsed.ContentType);
+        Assert.Equal("base64", parsed.Parts["text/plain"].Encoding);
+        Assert.Equal(text, parsed.Parts["text/plain"].Content);
+    }
+
+    [Fact]
+    public async Task FiveHundredRandomMessagesArriveIntact()
+    {
+        var random = new Random(20261122);
+        var expected = new Dictionary<string, (string Subject, string Text, string Html)>();
+        for (var i = 0; i < 500; i++)
+        {
+            var subject = RandomText(random, random.Next(1, 120), lines: false);
+            var text = RandomText(random, random.Next(0, 3000), lines: true);
+            var html = RandomText(random, random.Next(1, 3000), lines: true);
+            var result = await new PickupTransport(folder).SendAsync(Message(subject, text, html) with { MessageId = $"m{i}@shop.example" }, CancellationToken.None);
+            expected[$"<{result.MessageId}>"] = (subject, text, html);
+        }
+        foreach (var parsed in PythonMailReader.Read(Directory.GetFiles(folder, "*.eml")))
+        {
+            var (subject, text, html) = expected[parsed.MessageId];
+            Assert.Equal(subject, parsed.Subject);
+            Assert.Equal(Normalized(text), Normalized(parsed.Parts["text/plain"].Content));
+            Assert.Equal(Normalized(html), Normalized(parsed.Parts["text/html"].Content));
+            Assert.True(parsed.MaxLine <= 78, $"{parsed.File}: longest line {parsed.MaxLine}");
+            Assert.Equal(0, parsed.BareLineFeeds);
+        }
+    }
+
+    /// <summary>Every kind of line end as LF: Python gives LF for quoted-printable, the canonical CRLF for base64.</summary>
+    static string Normalized(string text) => text.Replace("\r\n", "\n").Replace('\r', '\n');
+
+    static string RandomText(Random random, int length, bool lines)
+    {
+        string[] pieces = ["ä", "ß", "€", "😀", "日本", " ", "  ", "\t", "=", "=3D", ".", "From ", "=?utf-8?B?QQ==?=", "<b>", "&amp;", "x", "Lorem ipsum"];
+        string[] breaks = ["\r\n", "\n", "\r", "\n.", "\n..\n", " \n", "\t\r\n"];
+        var builder = new StringBuilder();
+        while (builder.Length < length)
+        {
+            if (lines && random.Next(12) == 0) builder.Append(breaks[random.Next(breaks.Length)]);
+            else if (random.Next(30) == 0) builder.Append(new string('y', random.Next(70, 200)));
+            else builder.Append(pieces[random.Next(pieces.Length)]);
+        }
+        var result = builder.ToString().TrimEnd('\r');
+        return lines ? result : result.Trim();
+    }
+
+    [Theory]
+    [InlineData("Subject", "Hello\r\nBcc: victim@example.com")]
+    [InlineData("Subject", "Hello\nX-Evil: 1")]
+    [InlineData("Subject", "Hello\rX-Evil: 1")]
+    public void ALineBreakInTheSubjectIsRefused(string _, string subject) =>
+        Assert.Contains("header injection", Assert.Throws<ArgumentException>(() => MimeWriter.Write(Message(subject, "t", null), Now)).Message);
+
+    [Fact]
+    public void ACustomHeaderCannotInjectOrReplaceOurs()
+    {
+        Assert.Throws<ArgumentException>(() => MimeWriter.Write(Message("s", "t", null) with { Headers = [new("X-A", "1\r\nBcc: x@example.com")] }, Now));
+        Assert.Throws<ArgumentException>(() => MimeWriter.Write(Message("s", "t", null) with { Headers = [new("Bcc", "x@example.com")] }, Now));
+        Assert.Throws<ArgumentException>(() => MimeWriter.Write(Message("s", "t", null) with { Headers = [new("X A", "1")] }, Now));
+        Assert.False(EmailAddress.TryParse("a@example.com", "Name\r\nBcc: x@example.com", out _, out _));
+    }
+
+    [Theory]
+    [InlineData("http://shop.example/u/1")]
+    [InlineData("https://shop.example/u/a b")]
+    [InlineData("https://shop.example/u/<x>")]
+    [InlineData("ftp://shop.example/u/1")]
+    public void TheOneClickUrlMustBeACleanHttpsUrl(string url) =>
+        Assert.Throws<ArgumentException>(() => MimeWriter.Write(Message("s", "t", null) with { UnsubscribeUrl = url }, Now));
+
+    [Fact]
+    public void HttpIsAllowedOnlyOnTheLoopback()
+    {
+        var (bytes, _) = MimeWriter.Write(Message("s", "t", null) with { UnsubscribeUrl = "http://localhost:5080/u/x", UnsubscribeMailto = null }, Now);
+        Assert.Contains("List-Unsubscribe: <http://localhost:5080/u/x>\r\n", Encoding.UTF8.GetString(bytes));
+    }
+
+    [Theory]
+    [InlineData("anna@example.com", "anna@example.com", false)]
+    [InlineData("Anna.Maria+news@Beispiel.DE", "Anna.Maria+news@beispiel.de", false)]
+    [InlineData("jörg@müller.de", "jörg@xn--mller-kva.de", true)]
+    [InlineData("a@bücher.example", "a@xn--bcher-kva.example", false)]
+    public void AddressesAreCheckedAndDomainsGetTheirAsciiForm(string input, string expected, bool smtpUtf8)
+    {
+        var address = EmailAddress.Parse(input);
+        Assert.Equal(expected, address.Address);
+        Assert.Equal(smtpUtf8, address.NeedsSmtpUtf8);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("plain")]
+    [InlineData("a@b")]
+    [InlineData("@example.com")]
+    [InlineData("a..b@example.com")]
+    [InlineData(".a@example.com")]
+    [InlineData("a b@example.com")]
+    [InlineData("a@exa mple.com")]
+    [InlineData("a(b)@example.com")]
+    public void MalformedAddressesAreRefusedWithAReason(string input)
+    {
+        Assert.False(EmailAddress.TryParse(input, null, out _, out var error));
+        Assert.False(string.IsNullOrEmpty(error));
+    }
+
+    [Fact]
+    public void QuotedPrintableKeepsLinesWithin76AndEncodesWhatMustBe()
+    {
+        var encoded = MimeWriter.QuotedPrintable(Encoding.UTF8.GetBytes(".dot\r\ntrailing space \r\n" + new string('=', 100) + "\r\nä"));
+        Assert.All(encoded.Split("\r\n"), line => Assert.True(line.Length <= 76, line));
+        Assert.StartsWith("=2Edot\r\ntrailing space=20\r\n=3D", encoded);
+        Assert.EndsWith("=C3=A4", encoded);
+    }
+}
