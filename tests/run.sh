@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine with the .NET SDK: installs and starts PostgreSQL when missing
-# (idempotent), runs every test project, and ends with one line "N passed, N failed[, N skipped]".
+# and Python 3 (the mail tests read our messages back with its email package), idempotently; runs every test
+# project, and ends with one line "N passed, N failed[, N skipped]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-  echo "Installing PostgreSQL from Debian packages..."
-  as_root apt-get update -qq && as_root apt-get install -y -qq postgresql >/dev/null || { echo "could not install PostgreSQL"; exit 1; }
+packages=()
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || packages+=(postgresql)
+command -v python3 >/dev/null 2>&1 || packages+=(python3)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "Installing ${packages[*]} from Debian packages..."
+  as_root apt-get update -qq && as_root apt-get install -y -qq "${packages[@]}" >/dev/null || { echo "could not install ${packages[*]}"; exit 1; }
 fi
 version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
 if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$version main$"; then

@@ -11,6 +11,7 @@ using RetentionCampaigns.Demo;
 using RetentionCampaigns.Imports;
 using RetentionCampaigns.Kpis;
 using RetentionCampaigns.Links;
+using RetentionCampaigns.Mailing;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Segments;
@@ -39,6 +40,7 @@ public static class AppSetup
         services.AddSingleton<TemplateEngine>();
         services.AddSingleton<TemplateValidator>();
         services.AddScoped<TemplateModelBuilder>();
+        services.AddMail();
         if (command.Verb is null) services.AddHostedService<StartupTasks>();
         services.AddSingleton(command);
 

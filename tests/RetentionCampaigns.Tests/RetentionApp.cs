@@ -33,6 +33,8 @@ public sealed class RetentionApp : WebApplicationFactory<Program>
 
     public DatabaseProvider Provider { get; }
     public HttpClient Api { get; private set; } = null!;
+    /// <summary>The pickup transport's folder, one per app.</summary>
+    public string Outbox { get; } = Path.Combine(Path.GetTempPath(), "rc-outbox-" + Guid.NewGuid().ToString("N"));
 
     RetentionApp(DatabaseProvider provider, TestDatabase database)
     {
@@ -58,6 +60,7 @@ public sealed class RetentionApp : WebApplicationFactory<Program>
         builder.UseSetting("Database:Provider", Provider.ToString());
         builder.UseSetting("ConnectionStrings:Retention", connectionString);
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.UseSetting("Mail:PickupDirectory", Outbox);
     }
 
     public async Task<string> CreateApiKeyAsync()
@@ -82,6 +85,7 @@ public sealed class RetentionApp : WebApplicationFactory<Program>
     {
         await base.DisposeAsync();
         await database.DisposeAsync();
+        if (Directory.Exists(Outbox)) Directory.Delete(Outbox, recursive: true);
     }
 }
 

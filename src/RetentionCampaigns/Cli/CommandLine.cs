@@ -18,6 +18,8 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
           RetentionCampaigns import customers FILE                     import a customers CSV
           RetentionCampaigns import orders FILE                        import an orders CSV
           RetentionCampaigns metrics refresh [--now 2025-01-31T00:00Z] recompute every customer's metrics
+          RetentionCampaigns send-test --to ADDRESS [--template KEY] [--customer EXTERNAL_ID]
+                                                                      send a template's test email (default: win-back)
         """;
 
     public static CommandLine Parse(string[] args)
@@ -66,9 +68,45 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
                 var result = await services.GetRequiredService<Metrics.MetricsRefresh>().RunAsync(now, CancellationToken.None);
                 Console.WriteLine($"Metrics of {result.Customers} customers as of {result.EvaluatedAt:u} in {result.DurationMs} ms.");
                 return 0;
+            case ["send-test", .. var options]:
+                return await SendTestAsync(services, options);
             default:
                 await Console.Error.WriteLineAsync(Usage);
                 return 2;
+        }
+    }
+
+    static async Task<int> SendTestAsync(IServiceProvider services, string[] options)
+    {
+        var values = new Dictionary<string, string>();
+        for (var i = 0; i < options.Length; i += 2)
+        {
+            if (i + 1 >= options.Length || options[i] is not ("--to" or "--template" or "--customer" or "--locale"))
+            {
+                await Console.Error.WriteLineAsync(Usage);
+                return 2;
+            }
+            values[options[i]] = options[i + 1];
+        }
+        if (!values.TryGetValue("--to", out var to))
+        {
+            await Console.Error.WriteLineAsync("send-test needs --to ADDRESS.");
+            return 2;
+        }
+        await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
+        var db = services.GetRequiredService<RetentionDb>();
+        await Templates.DefaultTemplates.EnsureAsync(db, services.GetRequiredService<Templates.TemplateValidator>(), TimeProvider.System, CancellationToken.None);
+        try
+        {
+            var result = await services.GetRequiredService<Mailing.TestSend>().SendAsync(values.GetValueOrDefault("--template", "win-back"), to,
+                values.GetValueOrDefault("--customer"), values.GetValueOrDefault("--locale"), CancellationToken.None);
+            Console.WriteLine($"Sent {result.Template} v{result.Version} ({result.Locale}) to {result.To} through the {result.Transport}: {result.Reply}; Message-ID <{result.MessageId}>");
+            return 0;
+        }
+        catch (Mailing.TestSend.Refused refused)
+        {
+            await Console.Error.WriteLineAsync($"{refused.Field}: {refused.Message}");
+            return 1;
         }
     }
 

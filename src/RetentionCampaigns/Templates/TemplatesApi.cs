@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using RetentionCampaigns.Api;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.Mailing;
 
 namespace RetentionCampaigns.Templates;
 
@@ -11,6 +12,7 @@ public sealed record ContentInput(string? Subject, string? Html, string? Text);
 public sealed record TemplateInput(string? Key, string? Name, string? Kind, string? Description, Dictionary<string, ContentInput?>? Content);
 public sealed record CheckInput(string? Kind, Dictionary<string, ContentInput?>? Content);
 public sealed record PreviewRequest(string? CustomerId, string? Locale, int? Version);
+public sealed record TestSendRequest(string? To, string? CustomerId, string? Locale);
 public sealed record UnsavedPreviewRequest(string? Kind, Dictionary<string, ContentInput?>? Content, string? CustomerId, string? Locale);
 
 public sealed record TemplateSummary(string Key, string Name, string Kind, string? Description, bool BuiltIn, int Version, bool Valid,
@@ -39,6 +41,7 @@ public static partial class TemplatesApi
         group.MapGet("/{key}/versions", Versions).WithSummary("The template's versions, newest first.");
         group.MapGet("/{key}/versions/{version:int}", GetVersion).WithSummary("One version's content and problems.");
         group.MapPost("/{key}/preview", Preview).WithSummary("Render the template for a customer (by external id) or the sample customer.");
+        group.MapPost("/{key}/test-send", SendTest).WithSummary("Send the current version to an address through the configured transport, marked [Test].");
         return group;
     }
 
@@ -202,6 +205,24 @@ public static partial class TemplatesApi
         {
             errors.Add($"content.{model.Customer.Locale}", exception.Message);
             return errors.ToProblem(422, "The template could not be rendered.");
+        }
+    }
+
+    static async Task<Results<Ok<TestSendResult>, ValidationProblem, ProblemHttpResult>> SendTest(
+        string key, TestSendRequest request, TestSend testSend, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var to = errors.Required("to", request.To, 254);
+        if (errors.Any) return errors.ToProblem();
+        try
+        {
+            return TypedResults.Ok(await testSend.SendAsync(key, to!, request.CustomerId, request.Locale, ct));
+        }
+        catch (TestSend.Refused refused)
+        {
+            if (refused.Status == 404) return TypedResults.Problem(title: "Not found.", detail: refused.Message, statusCode: 404);
+            errors.Add(refused.Field, refused.Message);
+            return refused.Status == 400 ? errors.ToProblem() : errors.ToProblem(refused.Status, "The test email was not sent.");
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Text;
 using RetentionCampaigns.Data;
 
@@ -15,6 +16,7 @@ public sealed class CommandLineTests
         start.Environment["Database__Provider"] = app.Provider.ToString();
         start.Environment["ConnectionStrings__Retention"] = app.ConnectionString;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Mail__PickupDirectory"] = app.Outbox;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -56,5 +58,22 @@ public sealed class CommandLineTests
         var (usageExit, usageOutput) = await RunAsync(app, "frobnicate");
         Assert.Equal(2, usageExit);
         Assert.Contains("Usage:", usageOutput);
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task SendTestWritesTheTemplatesTestEmailToTheOutbox(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        await (await app.Api.PutAsJsonAsync("/api/customers/K1", new { email = "k1@example.com", firstName = "Ann", locale = "en" })).JsonAsync(201);
+        var (exit, output) = await RunAsync(app, "send-test", "--to", "me@shop.example", "--template", "loyalty-thank-you", "--customer", "K1");
+        Assert.True(exit == 0, output);
+        Assert.Contains("Sent loyalty-thank-you v1 (en) to me@shop.example through the pickup folder", output);
+        var eml = await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(app.Outbox, "*.eml")));
+        Assert.Contains("Subject: [Test] Thank you, Ann!", eml);
+
+        var (badExit, badOutput) = await RunAsync(app, "send-test", "--to", "nobody");
+        Assert.Equal(1, badExit);
+        Assert.Contains("to: ", badOutput);
+        Assert.Equal(2, (await RunAsync(app, "send-test", "--template", "win-back")).Exit);
     }
 }

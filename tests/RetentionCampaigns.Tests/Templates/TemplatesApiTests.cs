@@ -132,6 +132,38 @@ public sealed class TemplatesApiTests
     }
 
     [Theory, ClassData(typeof(BothStores))]
+    public async Task ATestSendGoesThroughTheConfiguredTransportWithOneClickHeaders(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        await (await app.Api.PutAsJsonAsync("/api/customers/K1", new { email = "k1@example.com", firstName = "Jürgen", locale = "de" })).JsonAsync(201);
+        var sent = await (await app.Api.PostAsJsonAsync("/api/templates/win-back/test-send", new { to = "marketing@shop.example", customerId = "K1" })).JsonAsync(200);
+        Assert.Equal("de", sent.GetProperty("locale").GetString());
+        Assert.StartsWith("pickup folder", sent.GetProperty("transport").GetString());
+        var file = Assert.Single(Directory.GetFiles(app.Outbox, "*.eml"));
+        var eml = await File.ReadAllTextAsync(file);
+        Assert.Contains($"Message-ID: <{sent.GetProperty("messageId").GetString()}>\r\n", eml);
+        Assert.Contains("To: <marketing@shop.example>\r\n", eml);
+        Assert.Matches(@"List-Unsubscribe: <http://localhost:5080/u/[A-Za-z0-9_-]+>\r\n", eml);
+        Assert.Contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n", eml);
+        Assert.Contains("Subject: =?utf-8?B?", eml); // "[Test] Jürgen, wir vermissen Sie" as encoded-words
+        Assert.Contains("multipart/alternative", eml);
+
+        var sample = await (await app.Api.PostAsJsonAsync("/api/templates/double-opt-in/test-send", new { to = "m@shop.example", locale = "en" })).JsonAsync(200);
+        Assert.Equal("en", sample.GetProperty("locale").GetString());
+        var service = await File.ReadAllTextAsync(Directory.GetFiles(app.Outbox, "*.eml").Single(f => f != file));
+        Assert.DoesNotContain("List-Unsubscribe", service); // a service email has no unsubscribe
+
+        Assert.Contains("to", (await (await app.Api.PostAsJsonAsync("/api/templates/win-back/test-send", new { to = "not an address" })).ProblemErrorsAsync(400)).Keys);
+        Assert.Contains("to", (await (await app.Api.PostAsJsonAsync("/api/templates/win-back/test-send", new { })).ProblemErrorsAsync(400)).Keys);
+        Assert.Equal(404, (int)(await app.Api.PostAsJsonAsync("/api/templates/nope/test-send", new { to = "m@shop.example" })).StatusCode);
+        Assert.Equal(404, (int)(await app.Api.PostAsJsonAsync("/api/templates/win-back/test-send", new { to = "m@shop.example", customerId = "nobody" })).StatusCode);
+
+        await (await app.Api.PostAsJsonAsync("/api/templates", new { key = "broken", name = "Broken", content = new { de = Content("s", "{{#if offer}}") } })).JsonAsync(201);
+        Assert.Contains("template", (await (await app.Api.PostAsJsonAsync("/api/templates/broken/test-send", new { to = "m@shop.example" })).ProblemErrorsAsync(422)).Keys);
+        Assert.Equal(2, Directory.GetFiles(app.Outbox, "*.eml").Length);
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
     public async Task BadRequestsNameTheField(DatabaseProvider store)
     {
         await using var app = await RetentionApp.StartAsync(store);
