@@ -73,6 +73,7 @@ public static class AppSetup
 
         app.MapOpenApi();
         app.MapHealthChecks("/health");
+        app.MapClicks();
         var api = app.MapGroup("/api").RequireAuthorization();
         api.MapCustomers();
         api.MapOrders();

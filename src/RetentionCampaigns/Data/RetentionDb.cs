@@ -35,6 +35,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<MessageTemplate> Templates => Set<MessageTemplate>();
     public DbSet<TemplateVersion> TemplateVersions => Set<TemplateVersion>();
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
+    public DbSet<LinkClick> LinkClicks => Set<LinkClick>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
