@@ -150,7 +150,7 @@ public sealed class TemplateEngine
             var compiledContent = CompileContent(content, locale);
             var subject = RenderPart(compiledContent.Subject, model, deadline, "subject");
             var html = RenderPart(compiledContent.Html, model, deadline, "HTML");
-            var text = compiledContent.Text is null ? HtmlToText.Convert(html) : RenderPart(compiledContent.Text, model, deadline, "text");
+            var text = compiledContent.Text is null ? HtmlToText.Convert(html) : TidyText(RenderPart(compiledContent.Text, model, deadline, "text"));
             // A subject is one header line: line breaks from data or template would end it early.
             return new RenderedMessage(CollapseWhitespace(subject), html, text);
         }
@@ -178,6 +178,25 @@ public sealed class TemplateEngine
             throw new TemplateRenderException($"The {part} part could not be rendered: {exception.Message.Split('\n')[0].Trim()}", exception);
         }
         return writer.ToString();
+    }
+
+    /// <summary>Blocks that rendered empty leave blank lines behind: at most one blank line in a row, none at the start.</summary>
+    static string TidyText(string text)
+    {
+        var builder = new StringBuilder(text.Length);
+        var newlines = 0;
+        foreach (var c in text.AsSpan().TrimStart())
+        {
+            if (c == '\n')
+            {
+                if (++newlines > 2) continue;
+                // Trailing spaces on a line are invisible and make blank lines look non-blank.
+                while (builder.Length > 0 && builder[^1] is ' ' or '\t') builder.Length--;
+            }
+            else if (c != '\r') newlines = 0;
+            builder.Append(c);
+        }
+        return builder.ToString();
     }
 
     static string CollapseWhitespace(string text)
