@@ -85,3 +85,10 @@ public static class FieldRules
 
     public static decimal FromMinorUnits(long minor) => minor / 100m;
 }
+
+public static class Problems
+{
+    /// <summary>409 with the field at fault in <c>errors</c>, like a validation problem.</summary>
+    public static ProblemHttpResult Conflict(string field, string message) => TypedResults.Problem(title: "Conflict.", detail: message, statusCode: 409,
+        extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
+}

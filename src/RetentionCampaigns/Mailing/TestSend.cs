@@ -33,19 +33,8 @@ public sealed class TestSend(RetentionDb db, TemplateEngine engine, TemplateMode
         if (locale is not null && !version.Content.ContainsKey(locale))
             throw new Refused("locale", $"The template has no '{locale}' version; it has: {string.Join(", ", version.Content.Keys.Order())}.");
 
-        TemplateModel model;
-        Func<string, string>? tracker = null;
-        if (customerId is null) model = SampleModels.For(locale ?? (version.Content.ContainsKey(shop.Value.DefaultLocale) ? shop.Value.DefaultLocale : version.Content.Keys.First()));
-        else
-        {
-            var id = await db.Customers.Where(c => c.ExternalId == customerId).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct)
-                     ?? throw new Refused("customerId", $"No customer has the external id '{customerId}'.") { Status = 404 };
-            var recipient = (await models.BuildAsync([id], locale is null ? version.Content.Keys : [locale], locale, null, SampleModels.For("de").Offer, ct))[id];
-            model = recipient.Model;
-            tracker = models.ClickTracker(recipient);
-        }
-        if (!version.Content.ContainsKey(model.Customer.Locale)) model = SampleModels.For(version.Content.Keys.First());
-
+        var (model, tracker) = await models.ForPreviewAsync(version.Content.Keys, customerId, locale, ct)
+                               ?? throw new Refused("customerId", $"No customer has the external id '{customerId}'.") { Status = 404 };
         var rendered = engine.Render(version.Content[model.Customer.Locale], model, tracker);
         var message = new OutgoingMessage
         {

@@ -53,7 +53,7 @@ public static class SegmentsApi
         var description = errors.Optional("description", input.Description, 1000);
         SegmentRule.Parse(input.Rule, "rule", errors);
         if (errors.Any) return errors.ToProblem();
-        if (await NameTakenAsync(db, name!, null, ct)) return Conflict("name", $"a segment named '{name}' exists already.");
+        if (await NameTakenAsync(db, name!, null, ct)) return Problems.Conflict("name", $"a segment named '{name}' exists already.");
 
         var now = clock.GetUtcNow().UtcDateTime;
         var segment = new Segment { Name = name!, Description = description, Version = 1, Rule = input.Rule!.Value.GetRawText(), CreatedAt = now, UpdatedAt = now };
@@ -69,13 +69,13 @@ public static class SegmentsApi
     {
         var segment = await db.Segments.FirstOrDefaultAsync(s => s.Id == id, ct);
         if (segment is null) return NotFound(id);
-        if (segment.BuiltIn) return Conflict("id", "built-in segments are read-only; create a segment of your own from its rule.");
+        if (segment.BuiltIn) return Problems.Conflict("id", "built-in segments are read-only; create a segment of your own from its rule.");
         var errors = new ValidationErrors();
         var name = errors.Optional("name", input.Name, 100);
         var description = errors.Optional("description", input.Description, 1000);
         if (input.Rule is not null) SegmentRule.Parse(input.Rule, "rule", errors);
         if (errors.Any) return errors.ToProblem();
-        if (name is not null && await NameTakenAsync(db, name, id, ct)) return Conflict("name", $"a segment named '{name}' exists already.");
+        if (name is not null && await NameTakenAsync(db, name, id, ct)) return Problems.Conflict("name", $"a segment named '{name}' exists already.");
 
         var now = clock.GetUtcNow().UtcDateTime;
         if (name is not null) segment.Name = name;
@@ -96,7 +96,7 @@ public static class SegmentsApi
     {
         var segment = await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
         if (segment is null) return NotFound(id);
-        if (segment.BuiltIn) return Conflict("id", "built-in segments cannot be deleted.");
+        if (segment.BuiltIn) return Problems.Conflict("id", "built-in segments cannot be deleted.");
         await db.Segments.Where(s => s.Id == id).ExecuteDeleteAsync(ct);
         return TypedResults.NoContent();
     }
@@ -169,6 +169,4 @@ public static class SegmentsApi
 
     static ProblemHttpResult NotFound(long id) => TypedResults.Problem(title: "Segment not found.", detail: $"No segment has the id {id}.", statusCode: 404);
 
-    static ProblemHttpResult Conflict(string field, string message) => TypedResults.Problem(title: "Conflict.", detail: message, statusCode: 409,
-        extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
 }

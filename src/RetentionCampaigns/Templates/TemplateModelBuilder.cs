@@ -96,6 +96,24 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
         }),
     };
 
+    /// <summary>
+    /// The model for a preview or a test email: a real customer's (by external id, shown with the sample offer) or,
+    /// without one, the sample customer in the requested or a template language. Null when the customer is unknown.
+    /// </summary>
+    public async Task<(TemplateModel Model, Func<string, string>? Tracker)?> ForPreviewAsync(IReadOnlyCollection<string> templateLocales,
+        string? customerExternalId, string? locale, CancellationToken ct)
+    {
+        if (customerExternalId is null)
+        {
+            var chosen = locale ?? ChooseLocale(shopOptions.Value.DefaultLocale, templateLocales, shopOptions.Value.DefaultLocale);
+            return (SampleModels.For(chosen), null);
+        }
+        var id = await db.Customers.Where(c => c.ExternalId == customerExternalId).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct);
+        if (id is null) return null;
+        var recipient = (await BuildAsync([id.Value], locale is null ? templateLocales : [locale], locale, null, SampleModels.For("de").Offer, ct))[id.Value];
+        return (recipient.Model, ClickTracker(recipient));
+    }
+
     /// <summary>Tracked links go through /c/{token} only with the customer's tracking consent (DOMAIN.md).</summary>
     public Func<string, string>? ClickTracker(Recipient recipient) =>
         recipient.TracksClicks ? target => links.Click(recipient.CustomerId, target) : null;

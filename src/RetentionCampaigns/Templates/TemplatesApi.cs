@@ -68,7 +68,7 @@ public static partial class TemplatesApi
         var description = errors.Optional("description", input.Description, 2000);
         var content = Content(errors, input.Content, required: true);
         if (errors.Any) return errors.ToProblem();
-        if (await db.Templates.AnyAsync(t => t.Key == key, ct)) return Conflict("key", $"a template with the key '{key}' exists already.");
+        if (await db.Templates.AnyAsync(t => t.Key == key, ct)) return Problems.Conflict("key", $"a template with the key '{key}' exists already.");
 
         var now = clock.GetUtcNow().UtcDateTime;
         var template = new MessageTemplate { Key = key!, Name = name!, Kind = kind, Description = description, Version = 1, CreatedAt = now, UpdatedAt = now };
@@ -181,21 +181,7 @@ public static partial class TemplatesApi
         foreach (var problem in blocking) errors.Add(FieldPath(problem), Describe(problem));
         if (errors.Any) return blocking.Count > 0 ? errors.ToProblem(422, "The template has errors and cannot be rendered.") : errors.ToProblem();
 
-        TemplateModel model;
-        Func<string, string>? tracker = null;
-        if (customerId is null)
-        {
-            model = SampleModels.For(locale ?? content.Keys.Order(StringComparer.Ordinal).First());
-            if (!content.ContainsKey(model.Customer.Locale)) model = SampleModels.For(content.Keys.First());
-        }
-        else
-        {
-            var id = await db.Customers.Where(c => c.ExternalId == customerId).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct);
-            if (id is null) return CustomersApi.NotFound(customerId);
-            var recipient = (await models.BuildAsync([id.Value], locale is null ? content.Keys : [locale], locale, null, SampleModels.For("de").Offer, ct))[id.Value];
-            model = recipient.Model;
-            tracker = models.ClickTracker(recipient);
-        }
+        if (await models.ForPreviewAsync(content.Keys, customerId, locale, ct) is not var (model, tracker)) return CustomersApi.NotFound(customerId!);
         try
         {
             var message = engine.Render(content[model.Customer.Locale], model, tracker);
@@ -297,8 +283,6 @@ public static partial class TemplatesApi
     public static ProblemHttpResult NotFound(string key) =>
         TypedResults.Problem(title: "Template not found.", detail: $"No template has the key '{key}'.", statusCode: 404);
 
-    static ProblemHttpResult Conflict(string field, string message) => TypedResults.Problem(title: "Conflict.", detail: message, statusCode: 409,
-        extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]*$")]
     private static partial Regex KeyPattern();
