@@ -54,7 +54,7 @@ public sealed class MimeWriterTests : IDisposable
         Assert.Equal("run-7:campaign-3:rc", parsed.Headers["Feedback-ID"]);
         Assert.Equal("multipart/alternative", parsed.ContentType);
         Assert.Equal(text, parsed.Parts["text/plain"].Content);
-        Assert.Equal(Normalized(html), Normalized(parsed.Parts["text/html"].Content));
+        Assert.Equal(RandomMessages.Lf(html), RandomMessages.Lf(parsed.Parts["text/html"].Content));
         Assert.Equal("utf-8", parsed.Parts["text/plain"].Charset);
         Assert.Equal("quoted-printable", parsed.Parts["text/plain"].Encoding);
         Assert.True(parsed.MaxLine <= 78, $"longest line {parsed.MaxLine}");
@@ -79,9 +79,9 @@ public sealed class MimeWriterTests : IDisposable
         var expected = new Dictionary<string, (string Subject, string Text, string Html)>();
         for (var i = 0; i < 500; i++)
         {
-            var subject = RandomText(random, random.Next(1, 120), lines: false);
-            var text = RandomText(random, random.Next(0, 3000), lines: true);
-            var html = RandomText(random, random.Next(1, 3000), lines: true);
+            var subject = RandomMessages.Text(random, random.Next(1, 120), lines: false);
+            var text = RandomMessages.Text(random, random.Next(0, 3000), lines: true);
+            var html = RandomMessages.Text(random, random.Next(1, 3000), lines: true);
             var result = await new PickupTransport(folder).SendAsync(Message(subject, text, html) with { MessageId = $"m{i}@shop.example" }, CancellationToken.None);
             expected[$"<{result.MessageId}>"] = (subject, text, html);
         }
@@ -89,29 +89,11 @@ public sealed class MimeWriterTests : IDisposable
         {
             var (subject, text, html) = expected[parsed.MessageId];
             Assert.Equal(subject, parsed.Subject);
-            Assert.Equal(Normalized(text), Normalized(parsed.Parts["text/plain"].Content));
-            Assert.Equal(Normalized(html), Normalized(parsed.Parts["text/html"].Content));
+            Assert.Equal(RandomMessages.Lf(text), RandomMessages.Lf(parsed.Parts["text/plain"].Content));
+            Assert.Equal(RandomMessages.Lf(html), RandomMessages.Lf(parsed.Parts["text/html"].Content));
             Assert.True(parsed.MaxLine <= 78, $"{parsed.File}: longest line {parsed.MaxLine}");
             Assert.Equal(0, parsed.BareLineFeeds);
         }
-    }
-
-    /// <summary>Every kind of line end as LF: Python gives LF for quoted-printable, the canonical CRLF for base64.</summary>
-    static string Normalized(string text) => text.Replace("\r\n", "\n").Replace('\r', '\n');
-
-    static string RandomText(Random random, int length, bool lines)
-    {
-        string[] pieces = ["ä", "ß", "€", "😀", "日本", " ", "  ", "\t", "=", "=3D", ".", "From ", "=?utf-8?B?QQ==?=", "<b>", "&amp;", "x", "Lorem ipsum"];
-        string[] breaks = ["\r\n", "\n", "\r", "\n.", "\n..\n", " \n", "\t\r\n"];
-        var builder = new StringBuilder();
-        while (builder.Length < length)
-        {
-            if (lines && random.Next(12) == 0) builder.Append(breaks[random.Next(breaks.Length)]);
-            else if (random.Next(30) == 0) builder.Append(new string('y', random.Next(70, 200)));
-            else builder.Append(pieces[random.Next(pieces.Length)]);
-        }
-        var result = builder.ToString().TrimEnd('\r');
-        return lines ? result : result.Trim();
     }
 
     [Theory]

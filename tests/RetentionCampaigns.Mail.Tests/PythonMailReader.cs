@@ -14,7 +14,7 @@ public static class PythonMailReader
 
     public static List<Parsed> Read(IEnumerable<string> files)
     {
-        var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(ExternalServer.Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "parse_messages.py"));
         foreach (var file in files) start.ArgumentList.Add(file);
         using var process = Process.Start(start)!;
