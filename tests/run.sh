@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh Debian machine with the .NET SDK: installs and starts PostgreSQL when missing
-# and Python 3 (the mail tests read our messages back with its email package), idempotently; runs every test
-# project, and ends with one line "N passed, N failed[, N skipped]".
+# The whole test suite on a fresh Debian machine with the .NET SDK. Installs from Debian packages when missing,
+# idempotently: PostgreSQL (started, password set), Python 3 with aiosmtpd (a recording SMTP server; the mail
+# tests also read our messages back with its email package), Postfix (smtp-sink, smtp-source, and a running
+# local-only Postfix delivering to a test mailbox) and openssl. Runs every test project and ends with one line
+# "N passed, N failed[, N skipped]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,10 +13,22 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 packages=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || packages+=(postgresql)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
+/usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1 || packages+=(python3-aiosmtpd)
+[ -x /usr/sbin/smtp-sink ] || packages+=(postfix)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]} from Debian packages..."
+  echo "postfix postfix/main_mailer_type select Local only" | as_root debconf-set-selections
+  echo "postfix postfix/mailname string rc-test.localdomain" | as_root debconf-set-selections
   as_root apt-get update -qq && as_root apt-get install -y -qq "${packages[@]}" >/dev/null || { echo "could not install ${packages[*]}"; exit 1; }
 fi
+
+# A real Postfix on the loopback delivering to a local mailbox, for the delivery test.
+id rcmail >/dev/null 2>&1 || as_root useradd --create-home rcmail
+as_root postconf -e "inet_interfaces = loopback-only" "mydestination = localhost, localhost.localdomain, \$myhostname"
+as_root postfix status >/dev/null 2>&1 || as_root postfix start >/dev/null 2>&1 || as_root postfix reload >/dev/null 2>&1
+export RC_TEST_MAILBOX=/var/mail/rcmail RC_TEST_MAILBOX_ADDRESS=rcmail@localhost.localdomain
+
 version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
 if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$version main$"; then
   as_root pg_createcluster "$version" main >/dev/null

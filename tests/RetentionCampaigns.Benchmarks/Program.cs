@@ -6,6 +6,7 @@ return args switch
     ["ingest", .. var rest] => await IngestBenchmark.RunAsync(rest),
     ["segments", .. var rest] => await SegmentsBenchmark.RunAsync(rest),
     ["render", .. var rest] => await RenderBenchmark.RunAsync(rest),
+    ["smtp", .. var rest] => await SmtpBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -17,6 +18,7 @@ static int Usage()
           segments [--customers 1000000] [--sqlite-customers 100000] [--postgres-only|--sqlite-only]
                                                          metrics refresh vs an aggregate SELECT, segment count and preview
           render [--messages 200000]                     win-back messages per second on one thread vs bare compiled Handlebars
+          smtp [--messages 20000]                        5 KB messages to smtp-sink: one connection, a pool of 8, vs smtp-source -d -s 8
         PostgreSQL: RC_TEST_POSTGRES (default Host=127.0.0.1;Username=postgres;Password=postgres); a scratch database is created and dropped.
         """);
     return 2;

@@ -36,17 +36,21 @@ public sealed class RetentionApp : WebApplicationFactory<Program>
     /// <summary>The pickup transport's folder, one per app.</summary>
     public string Outbox { get; } = Path.Combine(Path.GetTempPath(), "rc-outbox-" + Guid.NewGuid().ToString("N"));
 
-    RetentionApp(DatabaseProvider provider, TestDatabase database)
+    readonly IReadOnlyDictionary<string, string> settings;
+
+    RetentionApp(DatabaseProvider provider, TestDatabase database, IReadOnlyDictionary<string, string>? settings)
     {
         Provider = provider;
         this.database = database;
+        this.settings = settings ?? new Dictionary<string, string>();
         connectionString = database.ConnectionString;
     }
 
-    public static async Task<RetentionApp> StartAsync(DatabaseProvider provider)
+    /// <param name="settings">Configuration on top of the test defaults, e.g. Mail:Transport.</param>
+    public static async Task<RetentionApp> StartAsync(DatabaseProvider provider, IReadOnlyDictionary<string, string>? settings = null)
     {
         var database = await TestDatabase.CreateAsync(provider);
-        var app = new RetentionApp(provider, database);
+        var app = new RetentionApp(provider, database, settings);
         app.Api = app.CreateClient();
         app.Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await app.CreateApiKeyAsync());
         return app;
@@ -61,6 +65,7 @@ public sealed class RetentionApp : WebApplicationFactory<Program>
         builder.UseSetting("ConnectionStrings:Retention", connectionString);
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("Mail:PickupDirectory", Outbox);
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
     }
 
     public async Task<string> CreateApiKeyAsync()

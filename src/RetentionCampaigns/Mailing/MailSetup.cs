@@ -3,11 +3,13 @@ using RetentionCampaigns.Mail;
 
 namespace RetentionCampaigns.Mailing;
 
-/// <summary>Section <c>Mail</c>: which transport sends, and where the pickup folder is.</summary>
+/// <summary>Section <c>Mail</c>: which transport sends, the pickup folder, and the SMTP server (<c>Mail:Smtp</c>).</summary>
 public sealed class MailOptions
 {
-    /// <summary><c>Pickup</c> (the embedded default) writes .eml files to <see cref="PickupDirectory"/>.</summary>
-    public string Transport { get; set; } = "Pickup";
+    public const string Pickup = "Pickup", Smtp = "Smtp";
+
+    /// <summary><c>Pickup</c> (the embedded default) writes .eml files to <see cref="PickupDirectory"/>; <c>Smtp</c> submits to <c>Mail:Smtp</c>.</summary>
+    public string Transport { get; set; } = Pickup;
     public string PickupDirectory { get; set; } = "outbox";
 }
 
@@ -16,12 +18,19 @@ public static class MailSetup
     public static IServiceCollection AddMail(this IServiceCollection services)
     {
         services.AddOptions<MailOptions>().BindConfiguration("Mail")
-            .Validate(o => o.Transport is "Pickup", "Mail:Transport must be Pickup: the SMTP transport is not part of this build yet.")
+            .Validate(o => o.Transport is MailOptions.Pickup or MailOptions.Smtp, "Mail:Transport must be Pickup or Smtp.")
             .ValidateOnStart();
+        services.AddOptions<SmtpOptions>().BindConfiguration("Mail:Smtp")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Host), "Mail:Smtp:Host is required.")
+            .Validate(o => o.Port is > 0 and < 65536, "Mail:Smtp:Port must be a TCP port (1-65535).")
+            .Validate(o => o.PoolSize is > 0 and <= 64, "Mail:Smtp:PoolSize must be between 1 and 64.")
+            .Validate(o => o.Password is null || o.UserName is not null, "Mail:Smtp:Password needs Mail:Smtp:UserName.");
         services.AddSingleton<IMailTransport>(provider =>
         {
             var options = provider.GetRequiredService<IOptions<MailOptions>>().Value;
-            return new PickupTransport(options.PickupDirectory, provider.GetRequiredService<TimeProvider>());
+            return options.Transport == MailOptions.Smtp
+                ? new SmtpTransport(provider.GetRequiredService<IOptions<SmtpOptions>>().Value)
+                : new PickupTransport(options.PickupDirectory, provider.GetRequiredService<TimeProvider>());
         });
         services.AddScoped<TestSend>();
         return services;
