@@ -36,6 +36,8 @@ public static class Messages
     {
         From = EmailAddress.Parse("news@shop.example", "Müller & Söhne"),
         To = [EmailAddress.Parse(to ?? "jörg@bücher.example", "Jörg Weiß")],
+        ReplyTo = EmailAddress.Parse("service@shop.example", "Kundenservice"),
+        Date = new DateTimeOffset(2026, 11, 22, 8, 15, 0, TimeSpan.FromHours(1)),
         Subject = subject,
         TextBody = "Hallo Jörg,\n.Punkt am Anfang\nÜbergrößen: 12,50 €\n",
         HtmlBody = "<p>Hallo J&ouml;rg,</p>\n<p>.Punkt</p>",

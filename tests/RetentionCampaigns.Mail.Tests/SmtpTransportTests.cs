@@ -106,6 +106,11 @@ public sealed class SmtpTransportTests : IDisposable
         Assert.Equal("<https://mail.shop.example/u/TOKEN>", parsed.ListUnsubscribe);
         Assert.Equal("List-Unsubscribe=One-Click", parsed.ListUnsubscribePost);
         Assert.Equal("Frühling", parsed.Headers["X-Campaign"]);
+        Assert.Equal("Kundenservice <service@shop.example>", parsed.Headers["Reply-To"]);
+        Assert.Equal("Sun, 22 Nov 2026 08:15:00 +0100", parsed.Date);
+        Assert.Equal("1.0", parsed.Headers["MIME-Version"]);
+        Assert.Equal(["Date", "From", "To", "Reply-To", "Message-ID", "Subject", "MIME-Version", "List-Unsubscribe", "List-Unsubscribe-Post", "X-Campaign", "Content-Type"],
+            parsed.Headers.Keys);
     }
 
     [Fact]
