@@ -12,6 +12,7 @@ using RetentionCampaigns.Imports;
 using RetentionCampaigns.Kpis;
 using RetentionCampaigns.Links;
 using RetentionCampaigns.Mailing;
+using RetentionCampaigns.Scheduling;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Segments;
@@ -41,7 +42,12 @@ public static class AppSetup
         services.AddSingleton<TemplateValidator>();
         services.AddScoped<TemplateModelBuilder>();
         services.AddMail();
-        if (command.Verb is null) services.AddHostedService<StartupTasks>();
+        if (command.Verb is null)
+        {
+            services.AddHostedService<StartupTasks>();
+            // After StartupTasks: the scheduler starts on a migrated database.
+            services.AddScheduling(builder.Configuration);
+        }
         services.AddSingleton(command);
 
         services.AddProblemDetails();

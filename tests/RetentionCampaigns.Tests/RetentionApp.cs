@@ -37,11 +37,13 @@ public sealed class RetentionApp : WebApplicationFactory<Program>
     public string Outbox { get; } = Path.Combine(Path.GetTempPath(), "rc-outbox-" + Guid.NewGuid().ToString("N"));
 
     readonly IReadOnlyDictionary<string, string> settings;
+    readonly bool ownsDatabase;
 
-    RetentionApp(DatabaseProvider provider, TestDatabase database, IReadOnlyDictionary<string, string>? settings)
+    RetentionApp(DatabaseProvider provider, TestDatabase database, IReadOnlyDictionary<string, string>? settings, bool ownsDatabase = true)
     {
         Provider = provider;
         this.database = database;
+        this.ownsDatabase = ownsDatabase;
         this.settings = settings ?? new Dictionary<string, string>();
         connectionString = database.ConnectionString;
     }
@@ -57,6 +59,21 @@ public sealed class RetentionApp : WebApplicationFactory<Program>
     }
 
     public string ConnectionString => connectionString;
+
+    /// <summary>
+    /// Another app process on this app's database, as after a restart or on a second node; it leaves the
+    /// database to this app. Dispose this one first to simulate a node going down.
+    /// </summary>
+    public async Task<RetentionApp> StartAnotherOnSameDatabaseAsync()
+    {
+        var other = new RetentionApp(Provider, database, settings, ownsDatabase: false);
+        other.Api = other.CreateClient();
+        other.Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await other.CreateApiKeyAsync());
+        return other;
+    }
+
+    /// <summary>Stops this app's host without touching its database (a node going down).</summary>
+    public async Task StopAsync() => await base.DisposeAsync();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -89,7 +106,7 @@ public sealed class RetentionApp : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await database.DisposeAsync();
+        if (ownsDatabase) await database.DisposeAsync();
         if (Directory.Exists(Outbox)) Directory.Delete(Outbox, recursive: true);
     }
 }

@@ -1,0 +1,73 @@
+using Quartz;
+using RetentionCampaigns.Data;
+using RetentionCampaigns.Metrics;
+
+namespace RetentionCampaigns.Scheduling;
+
+/// <summary>Section <c>Scheduling</c>.</summary>
+public sealed class SchedulingOptions
+{
+    /// <summary>When the nightly metrics refresh runs (Quartz cron, in the shop's time zone): 02:30 by default.</summary>
+    public string MetricsRefreshCron { get; set; } = "0 30 2 * * ?";
+    /// <summary>Jobs one node runs at once (send batches, refreshes).</summary>
+    public int MaxConcurrentJobs { get; set; } = 8;
+}
+
+/// <summary>
+/// Quartz with a persistent store in our own database: PostgreSQL clustered (every node takes part, a dead node's
+/// work is recovered by the others), SQLite for the embedded single node. Quartz creates its tables when missing.
+/// </summary>
+public static class SchedulingSetup
+{
+    public static readonly JobKey MetricsRefreshKey = new("metrics-refresh", "system");
+
+    public static IServiceCollection AddScheduling(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection("Scheduling").Get<SchedulingOptions>() ?? new SchedulingOptions();
+        var shop = configuration.GetSection("Shop").Get<ShopOptions>() ?? new ShopOptions();
+        var (postgres, connectionString) = DataSetup.Connection(configuration);
+        services.AddQuartz(quartz =>
+        {
+            quartz.ConfigureScheduler(scheduler =>
+            {
+                scheduler.InstanceName = "retention-campaigns";
+                scheduler.GenerateInstanceId = true;
+            });
+            quartz.UseDefaultThreadPool(options.MaxConcurrentJobs);
+            quartz.UsePersistentStore(store =>
+            {
+                if (postgres)
+                {
+                    store.UsePostgres(connectionString);
+                    store.UseClustering(clustering => clustering.CheckinInterval = TimeSpan.FromSeconds(5));
+                }
+                else store.UseSqlite(connectionString);
+                store.ProvisionSchema();
+            });
+            // A refresh missed while every node was down runs once when one is back, not once per missed night.
+            quartz.ScheduleJob<MetricsRefreshJob>(
+                trigger => trigger.WithIdentity("nightly-metrics-refresh", "system")
+                    .WithCronSchedule(options.MetricsRefreshCron, cron => cron
+                        .InTimeZone(TimeZoneInfo.FindSystemTimeZoneById(shop.TimeZone))
+                        .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)),
+                job => job.WithIdentity(MetricsRefreshKey));
+        });
+        // Keep a stored trigger as it is: replacing it at start-up would forget a firing missed while every node
+        // was down, which must still run once. (A changed cron therefore takes effect by rescheduling, not restart.)
+        services.Configure<QuartzOptions>(quartz => quartz.Scheduling.IgnoreDuplicates = true);
+        services.AddQuartzHostedService(hosted => hosted.WaitForJobsToComplete = true);
+        services.AddHealthChecks().AddQuartz(_ => { });
+        return services;
+    }
+}
+
+/// <summary>The nightly metrics refresh. Running it twice is harmless: each run recomputes the whole table.</summary>
+[DisallowConcurrentExecution]
+public sealed class MetricsRefreshJob(MetricsRefresh refresh, ILogger<MetricsRefreshJob> log) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+    {
+        var result = await refresh.RunAsync(null, cancellationToken);
+        log.LogInformation("Nightly metrics refresh: {Customers} customers in {DurationMs} ms", result.Customers, result.DurationMs);
+    }
+}
