@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Json;
 using RetentionCampaigns.Api;
 using RetentionCampaigns.ApiKeys;
+using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Cli;
 using RetentionCampaigns.Consent;
 using RetentionCampaigns.Customers;
@@ -90,6 +91,7 @@ public static class AppSetup
         api.MapKpis();
         api.MapSegments();
         api.MapTemplates();
+        api.MapCampaigns();
     }
 }
 

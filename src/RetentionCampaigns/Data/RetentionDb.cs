@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using RetentionCampaigns.ApiKeys;
+using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Consent;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Imports;
@@ -36,6 +37,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<TemplateVersion> TemplateVersions => Set<TemplateVersion>();
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
     public DbSet<LinkClick> LinkClicks => Set<LinkClick>();
+    public DbSet<Campaign> Campaigns => Set<Campaign>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -59,6 +61,13 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         model.Entity<ImportRun>().ToTable("imports");
         model.Entity<SegmentVersion>().HasKey(v => new { v.SegmentId, v.Version });
         model.Entity<SigningKey>().Property(k => k.Id).ValueGeneratedNever();
+        model.Entity<Campaign>(e =>
+        {
+            e.Property(c => c.Policy).HasConversion(
+                v => JsonSerializer.Serialize(v, JsonConversion.Options), s => JsonSerializer.Deserialize<CampaignPolicy>(s, JsonConversion.Options) ?? new CampaignPolicy());
+            e.Property(c => c.Offer).HasConversion(
+                v => JsonSerializer.Serialize(v, JsonConversion.Options), s => JsonSerializer.Deserialize<CampaignOffer>(s, JsonConversion.Options));
+        });
         model.Entity<MessageTemplate>().HasIndex(t => t.Key).IsUnique();
         model.Entity<TemplateVersion>(e =>
         {

@@ -97,7 +97,17 @@ public static class SegmentsApi
         var segment = await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
         if (segment is null) return NotFound(id);
         if (segment.BuiltIn) return Problems.Conflict("id", "built-in segments cannot be deleted.");
-        await db.Segments.Where(s => s.Id == id).ExecuteDeleteAsync(ct);
+        var usedBy = await db.Campaigns.Where(c => c.SegmentId == id).Select(c => c.Name).OrderBy(n => n).Take(5).ToListAsync(ct);
+        if (usedBy.Count > 0) return Problems.Conflict("id", $"the segment is used by campaign(s) {string.Join(", ", usedBy.Select(n => $"'{n}'"))}; it cannot be deleted.");
+        try
+        {
+            await db.Segments.Where(s => s.Id == id).ExecuteDeleteAsync(ct);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // A campaign took the segment up between the check and the delete; the foreign key refused it.
+            return Problems.Conflict("id", "the segment is used by a campaign; it cannot be deleted.");
+        }
         return TypedResults.NoContent();
     }
 

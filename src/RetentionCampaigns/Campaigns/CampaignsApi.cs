@@ -1,0 +1,256 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using RetentionCampaigns.Api;
+using RetentionCampaigns.Data;
+using RetentionCampaigns.Templates;
+
+namespace RetentionCampaigns.Campaigns;
+
+public sealed record SenderInput(string? Name, string? Email, string? ReplyTo);
+public sealed record ScheduleInput(string? Kind, DateTimeOffset? SendAt, string? Cron, string? TimeZone);
+public sealed record CampaignInput(string? Name, string? Description, long? SegmentId, string? TemplateKey, string? DefaultLocale,
+    SenderInput? Sender, ScheduleInput? Schedule, DateTimeOffset? ActiveFrom, DateTimeOffset? ActiveUntil, int? HoldoutPercent, int? Priority,
+    CampaignPolicy? Policy, CampaignOffer? Offer);
+
+public sealed record CampaignItem(long Id, string Name, string? Description, string State, IEnumerable<string> Actions, long SegmentId,
+    string TemplateKey, string DefaultLocale, SenderInput Sender, ScheduleInput Schedule, DateTime? ActiveFrom, DateTime? ActiveUntil,
+    int HoldoutPercent, int Priority, CampaignPolicy Policy, CampaignOffer? Offer, DateTime CreatedAt, DateTime UpdatedAt);
+
+public static partial class CampaignsApi
+{
+    public static RouteGroupBuilder MapCampaigns(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/campaigns").WithTags("Campaigns");
+        group.MapGet("/", List).WithSummary("All campaigns with their state and the actions their state allows.");
+        group.MapPost("/", Create).WithSummary("Create a campaign as a draft.");
+        group.MapGet("/{id:long}", Get).WithSummary("One campaign.");
+        group.MapPut("/{id:long}", Update).WithSummary("Change a draft (or a paused campaign's rules).");
+        group.MapDelete("/{id:long}", Delete).WithSummary("Delete a draft; other campaigns are cancelled instead, keeping their history.");
+        foreach (var action in CampaignStates.Actions.Where(a => a is not ("start" or "finish" or "complete")))
+            group.MapPost($"/{{id:long}}/{action}", (long id, RetentionDb db, TimeProvider clock, CancellationToken ct) => TransitionAsync(id, action, db, clock, ct))
+                .WithSummary($"Campaign action '{action}'; 409 when the campaign's state does not allow it.");
+        return group;
+    }
+
+    static async Task<List<CampaignItem>> List(RetentionDb db, CancellationToken ct)
+    {
+        var campaigns = await db.Campaigns.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct);
+        var keys = await db.Templates.AsNoTracking().ToDictionaryAsync(t => t.Id, t => t.Key, ct);
+        return campaigns.Select(c => AsItem(c, keys[c.TemplateId])).ToList();
+    }
+
+    static async Task<Results<Ok<CampaignItem>, ProblemHttpResult>> Get(long id, RetentionDb db, CancellationToken ct)
+    {
+        var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
+        if (campaign is null) return NotFound(id);
+        return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct)));
+    }
+
+    static async Task<Results<Created<CampaignItem>, ValidationProblem, ProblemHttpResult>> Create(
+        CampaignInput input, RetentionDb db, IOptions<ShopOptions> shop, TimeProvider clock, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var campaign = new Campaign { Name = "", ScheduleKind = "once", TimeZone = shop.Value.TimeZone, CreatedAt = now, UpdatedAt = now };
+        var errors = new ValidationErrors();
+        var templateKey = await ApplyAsync(campaign, input, creating: true, errors, db, ct);
+        if (errors.Any) return errors.ToProblem();
+        if (await NameTakenAsync(db, campaign.Name, null, ct)) return Problems.Conflict("name", $"a campaign named '{campaign.Name}' exists already.");
+        db.Campaigns.Add(campaign);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/api/campaigns/{campaign.Id}", AsItem(campaign, templateKey!));
+    }
+
+    static async Task<Results<Ok<CampaignItem>, ValidationProblem, ProblemHttpResult>> Update(
+        long id, CampaignInput input, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    {
+        var campaign = await db.Campaigns.FirstOrDefaultAsync(c => c.Id == id, ct);
+        if (campaign is null) return NotFound(id);
+        if (!CampaignStates.Editable(campaign.State))
+            return Problems.Conflict("state", $"a {campaign.State} campaign cannot be changed; pause it first.");
+        var errors = new ValidationErrors();
+        if (campaign.State == CampaignStates.Paused && (input.SegmentId is not null || input.TemplateKey is not null))
+            errors.Add(input.SegmentId is not null ? "segmentId" : "templateKey", "cannot change while the campaign has runs under way; cancel it and create a new one.");
+        var templateKey = await ApplyAsync(campaign, input, creating: false, errors, db, ct) ?? await TemplateKeyAsync(db, campaign, ct);
+        if (errors.Any) return errors.ToProblem();
+        if (input.Name is not null && await NameTakenAsync(db, campaign.Name, id, ct)) return Problems.Conflict("name", $"a campaign named '{campaign.Name}' exists already.");
+        if (db.ChangeTracker.HasChanges()) campaign.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(AsItem(campaign, templateKey));
+    }
+
+    static async Task<Results<NoContent, ProblemHttpResult>> Delete(long id, RetentionDb db, CancellationToken ct)
+    {
+        var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
+        if (campaign is null) return NotFound(id);
+        if (campaign.State != CampaignStates.Draft)
+            return Problems.Conflict("state", $"only a draft can be deleted; this campaign is {campaign.State}. Cancel it instead: its runs stay on record.");
+        await db.Campaigns.Where(c => c.Id == id).ExecuteDeleteAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    static async Task<Results<Ok<CampaignItem>, ValidationProblem, ProblemHttpResult>> TransitionAsync(
+        long id, string action, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    {
+        var campaign = await db.Campaigns.FirstOrDefaultAsync(c => c.Id == id, ct);
+        if (campaign is null) return NotFound(id);
+        if (!CampaignStates.Allowed(campaign.State, action, out var next))
+            return Problems.Conflict("state", $"a {campaign.State} campaign cannot '{action}'; it can: {string.Join(", ", CampaignStates.ActionsFrom(campaign.State).DefaultIfEmpty("nothing"))}.");
+        if (action is "schedule" or "resume" && await ReadinessProblemAsync(campaign, db, clock, ct) is { } problem) return problem;
+        campaign.State = next;
+        campaign.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct)));
+    }
+
+    /// <summary>What stops a campaign from being scheduled: a template with errors, a send time or active period in the past.</summary>
+    static async Task<ProblemHttpResult?> ReadinessProblemAsync(Campaign campaign, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var now = clock.GetUtcNow().UtcDateTime;
+        var template = await db.Templates.AsNoTracking().FirstAsync(t => t.Id == campaign.TemplateId, ct);
+        var version = await db.TemplateVersions.AsNoTracking().FirstAsync(v => v.TemplateId == template.Id && v.Version == template.Version, ct);
+        if (!version.Valid)
+            errors.Add("templateKey", $"version {version.Version} of template '{template.Key}' has errors; a template with errors cannot be used by a campaign.");
+        if (template.Kind != TemplateKinds.Marketing)
+            errors.Add("templateKey", $"'{template.Key}' is a {template.Kind} template; campaigns send marketing templates.");
+        if (campaign.ScheduleKind == "once" && campaign.SendAt < now.AddMinutes(-1))
+            errors.Add("schedule.sendAt", "lies in the past; choose a new time.");
+        if (campaign.ActiveUntil is { } until && until <= now)
+            errors.Add("activeUntil", "the active period is over.");
+        return errors.Any ? errors.ToProblem(422, "The campaign cannot be scheduled.") : null;
+    }
+
+    /// <summary>Validates the input onto the campaign; returns the template key when one was given and found.</summary>
+    static async Task<string?> ApplyAsync(Campaign campaign, CampaignInput input, bool creating, ValidationErrors errors, RetentionDb db, CancellationToken ct)
+    {
+        var name = creating ? errors.Required("name", input.Name, 200) : errors.Optional("name", input.Name, 200);
+        if (name is not null) campaign.Name = name;
+        if (input.Description is not null) campaign.Description = errors.Optional("description", input.Description, 2000);
+
+        if (input.SegmentId is { } segmentId)
+        {
+            if (await db.Segments.AnyAsync(s => s.Id == segmentId, ct)) campaign.SegmentId = segmentId;
+            else errors.Add("segmentId", $"no segment has the id {segmentId}.");
+        }
+        else if (creating) errors.Add("segmentId", "is required.");
+
+        string? templateKey = null;
+        if (input.TemplateKey is { } key)
+        {
+            var template = await db.Templates.AsNoTracking().FirstOrDefaultAsync(t => t.Key == key, ct);
+            if (template is null) errors.Add("templateKey", $"no template has the key '{key}'.");
+            else (campaign.TemplateId, templateKey) = (template.Id, template.Key);
+        }
+        else if (creating) errors.Add("templateKey", "is required.");
+
+        if (input.DefaultLocale is { } locale)
+        {
+            if (LocaleFormat.IsSupported(locale)) campaign.DefaultLocale = locale;
+            else errors.Add("defaultLocale", "must be de or en.");
+        }
+        if (input.Sender is { } sender)
+        {
+            campaign.SenderName = errors.Optional("sender.name", sender.Name, 200);
+            campaign.SenderEmail = Email(errors, "sender.email", sender.Email);
+            campaign.ReplyTo = Email(errors, "sender.replyTo", sender.ReplyTo);
+        }
+        if (input.Schedule is { } schedule) ApplySchedule(campaign, schedule, errors);
+        else if (creating) errors.Add("schedule", "is required: {\"kind\": \"once\", \"sendAt\": ...} or {\"kind\": \"cron\", \"cron\": \"0 0 9 ? * MON\", \"timeZone\": \"Europe/Berlin\"}.");
+
+        if (input.ActiveFrom is not null) campaign.ActiveFrom = input.ActiveFrom.Value.UtcDateTime;
+        if (input.ActiveUntil is not null) campaign.ActiveUntil = input.ActiveUntil.Value.UtcDateTime;
+        if (campaign.ActiveFrom is { } from && campaign.ActiveUntil is { } until && until <= from)
+            errors.Add("activeUntil", "must be after activeFrom.");
+        errors.Range("holdoutPercent", input.HoldoutPercent, 0, 50);
+        if (input.HoldoutPercent is { } holdout) campaign.HoldoutPercent = holdout;
+        errors.Range("priority", input.Priority, -100, 100);
+        if (input.Priority is { } priority) campaign.Priority = priority;
+        if (input.Policy is { } policy && ValidPolicy(policy, errors)) campaign.Policy = policy;
+        if (input.Offer is { } offer && ValidOffer(offer, errors)) campaign.Offer = offer;
+        return templateKey;
+    }
+
+    static void ApplySchedule(Campaign campaign, ScheduleInput schedule, ValidationErrors errors)
+    {
+        var zone = schedule.TimeZone ?? campaign.TimeZone;
+        if (!FieldRules.IsTimeZone(zone)) errors.Add("schedule.timeZone", $"'{zone}' is not an IANA time zone such as Europe/Berlin.");
+        else campaign.TimeZone = zone;
+        switch (schedule.Kind)
+        {
+            case "once":
+                if (schedule.SendAt is null) errors.Add("schedule.sendAt", "is required for a one-off campaign.");
+                (campaign.ScheduleKind, campaign.SendAt, campaign.Cron) = ("once", schedule.SendAt?.UtcDateTime, null);
+                break;
+            case "cron":
+                try
+                {
+                    Quartz.CronExpression.Parse(schedule.Cron ?? "");
+                    (campaign.ScheduleKind, campaign.Cron, campaign.SendAt) = ("cron", schedule.Cron, null);
+                }
+                catch (FormatException exception)
+                {
+                    errors.Add("schedule.cron", $"is not a Quartz cron expression (seconds minutes hours day-of-month month day-of-week, e.g. \"0 0 9 ? * MON\"): {exception.Message}");
+                }
+                break;
+            default:
+                errors.Add("schedule.kind", "must be once or cron.");
+                break;
+        }
+    }
+
+    static bool ValidPolicy(CampaignPolicy policy, ValidationErrors errors)
+    {
+        var before = errors.Total;
+        errors.Range("policy.frequencyCap", policy.FrequencyCap, 1, 100);
+        errors.Range("policy.frequencyWindowDays", policy.FrequencyWindowDays, 1, 90);
+        if (policy.OnCap is not ("defer" or "skip")) errors.Add("policy.onCap", "must be defer or skip.");
+        var quietSet = policy.QuietFrom.Length > 0 || policy.QuietUntil.Length > 0;
+        if (quietSet && (!IsClock(policy.QuietFrom) || !IsClock(policy.QuietUntil)))
+            errors.Add("policy.quietFrom", "quiet hours are two times \"HH:mm\" (quietFrom and quietUntil), or both empty for none.");
+        errors.Range("policy.repeatAfterDays", policy.RepeatAfterDays, 0, 365);
+        errors.Range("policy.ratePerMinute", policy.RatePerMinute, 0, 1_000_000);
+        errors.Range("policy.validityHours", policy.ValidityHours, 1, 720);
+        return errors.Total == before;
+    }
+
+    static bool IsClock(string value) => TimeOnly.TryParseExact(value, "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
+
+    static bool ValidOffer(CampaignOffer offer, ValidationErrors errors)
+    {
+        var before = errors.Total;
+        if (offer.Codes is not ("pool" or "generated")) errors.Add("offer.codes", "must be pool (codes the shop uploads) or generated.");
+        if ((offer.Value is null) == (offer.PercentOff is null)) errors.Add("offer.value", "give either value (an amount) or percentOff.");
+        if (offer.Value is { } value && (value <= 0 || FieldRules.ToMinorUnits(value) is null)) errors.Add("offer.value", "must be a positive amount with at most two decimals.");
+        errors.Range("offer.percentOff", offer.PercentOff, 1, 100);
+        if (offer.MinimumOrder is { } minimum && (minimum < 0 || FieldRules.ToMinorUnits(minimum) is null)) errors.Add("offer.minimumOrder", "must be an amount of zero or more with at most two decimals.");
+        errors.Range("offer.validDays", offer.ValidDays, 1, 365);
+        if (offer.Prefix is { } prefix && !PrefixPattern().IsMatch(prefix)) errors.Add("offer.prefix", "must be up to 12 capital letters, digits or dashes.");
+        return errors.Total == before;
+    }
+
+    static string? Email(ValidationErrors errors, string path, string? value)
+    {
+        var email = errors.Optional(path, value, 254);
+        if (email is not null && !FieldRules.IsEmail(email)) { errors.Add(path, "is not a valid email address."); return null; }
+        return email;
+    }
+
+    static Task<bool> NameTakenAsync(RetentionDb db, string name, long? except, CancellationToken ct) =>
+        db.Campaigns.AnyAsync(c => c.Name.ToLower() == name.ToLower() && c.Id != except, ct);
+
+    static Task<string> TemplateKeyAsync(RetentionDb db, Campaign campaign, CancellationToken ct) =>
+        db.Templates.Where(t => t.Id == campaign.TemplateId).Select(t => t.Key).FirstAsync(ct);
+
+    static CampaignItem AsItem(Campaign c, string templateKey) => new(c.Id, c.Name, c.Description, c.State, CampaignStates.ActionsFrom(c.State),
+        c.SegmentId, templateKey, c.DefaultLocale, new SenderInput(c.SenderName, c.SenderEmail, c.ReplyTo),
+        new ScheduleInput(c.ScheduleKind, c.SendAt is { } at ? new DateTimeOffset(at, TimeSpan.Zero) : null, c.Cron, c.TimeZone),
+        c.ActiveFrom, c.ActiveUntil, c.HoldoutPercent, c.Priority, c.Policy, c.Offer, c.CreatedAt, c.UpdatedAt);
+
+    static ProblemHttpResult NotFound(long id) => TypedResults.Problem(title: "Campaign not found.", detail: $"No campaign has the id {id}.", statusCode: 404);
+
+    [GeneratedRegex("^[A-Z0-9-]{0,12}$")]
+    private static partial Regex PrefixPattern();
+}

@@ -1,0 +1,118 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using RetentionCampaigns.Data;
+
+namespace RetentionCampaigns.Tests.Campaigns;
+
+public sealed class CampaignsApiTests
+{
+    static async Task<long> SegmentIdAsync(RetentionApp app, string name) =>
+        (await (await app.Api.GetAsync("/api/segments")).JsonAsync(200)).EnumerateArray()
+            .Single(s => s.GetProperty("name").GetString() == name).GetProperty("id").GetInt64();
+
+    static object Draft(long segmentId, string name = "Win back the sleepers") => new
+    {
+        name, segmentId, templateKey = "win-back", defaultLocale = "de",
+        schedule = new { kind = "cron", cron = "0 0 9 ? * MON", timeZone = "Europe/Berlin" },
+        holdoutPercent = 10,
+        policy = new { frequencyCap = 2, frequencyWindowDays = 7, onCap = "defer", quietFrom = "21:00", quietUntil = "08:00", repeatAfterDays = 30 },
+        offer = new { codes = "generated", prefix = "WB", value = 10m, minimumOrder = 50m, validDays = 14 },
+    };
+
+    static List<string?> Actions(JsonElement campaign) => campaign.GetProperty("actions").EnumerateArray().Select(a => a.GetString()).ToList();
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task ACampaignMovesOnlyThroughItsTransitionTable(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var segment = await SegmentIdAsync(app, "At risk");
+        var created = await (await app.Api.PostAsJsonAsync("/api/campaigns", Draft(segment))).JsonAsync(201);
+        var id = created.GetProperty("id").GetInt64();
+        Assert.Equal("draft", created.GetProperty("state").GetString());
+        Assert.Equal(["schedule", "cancel"], Actions(created));
+        Assert.Equal("win-back", created.GetProperty("templateKey").GetString());
+        Assert.Equal("WB", created.GetProperty("offer").GetProperty("prefix").GetString());
+
+        var scheduled = await (await app.Api.PostAsync($"/api/campaigns/{id}/schedule", null)).JsonAsync(200);
+        Assert.Equal("scheduled", scheduled.GetProperty("state").GetString());
+        Assert.Contains("state", (await (await app.Api.PostAsync($"/api/campaigns/{id}/schedule", null)).ProblemErrorsAsync(409)).Keys);
+        Assert.Contains("state", (await (await app.Api.PutAsJsonAsync($"/api/campaigns/{id}", new { priority = 5 })).ProblemErrorsAsync(409)).Keys);
+        Assert.Contains("state", (await (await app.Api.DeleteAsync($"/api/campaigns/{id}")).ProblemErrorsAsync(409)).Keys);
+
+        Assert.Equal("paused", (await (await app.Api.PostAsync($"/api/campaigns/{id}/pause", null)).JsonAsync(200)).GetProperty("state").GetString());
+        var edited = await (await app.Api.PutAsJsonAsync($"/api/campaigns/{id}", new { priority = 5 })).JsonAsync(200);
+        Assert.Equal(5, edited.GetProperty("priority").GetInt32());
+        Assert.Contains("segmentId", (await (await app.Api.PutAsJsonAsync($"/api/campaigns/{id}", new { segmentId = segment })).ProblemErrorsAsync(400)).Keys);
+        Assert.Equal("scheduled", (await (await app.Api.PostAsync($"/api/campaigns/{id}/resume", null)).JsonAsync(200)).GetProperty("state").GetString());
+        Assert.Equal("cancelled", (await (await app.Api.PostAsync($"/api/campaigns/{id}/cancel", null)).JsonAsync(200)).GetProperty("state").GetString());
+        var refused = await (await app.Api.PostAsync($"/api/campaigns/{id}/resume", null)).ProblemErrorsAsync(409);
+        Assert.Contains("cannot 'resume'", refused["state"][0]);
+
+        var draft = await (await app.Api.PostAsJsonAsync("/api/campaigns", Draft(segment, "Another"))).JsonAsync(201);
+        Assert.Equal(204, (int)(await app.Api.DeleteAsync($"/api/campaigns/{draft.GetProperty("id").GetInt64()}")).StatusCode);
+        Assert.Equal(404, (int)(await app.Api.GetAsync($"/api/campaigns/{draft.GetProperty("id").GetInt64()}")).StatusCode);
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task ASegmentOrTemplateInUseCannotGoAndAnInvalidTemplateCannotBeScheduled(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new
+        {
+            name = "Lapsed Germans", rule = new { field = "locale", op = "=", value = "de" },
+        })).JsonAsync(201);
+        var segmentId = segment.GetProperty("id").GetInt64();
+        await (await app.Api.PostAsJsonAsync("/api/templates", new
+        {
+            key = "broken", name = "Broken", content = new { de = new { subject = "s", html = "{{#if offer}}" } },
+        })).JsonAsync(201);
+        var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
+        {
+            name = "Uses broken", segmentId, templateKey = "broken",
+            schedule = new { kind = "once", sendAt = DateTimeOffset.UtcNow.AddDays(1) },
+        })).JsonAsync(201);
+        var id = campaign.GetProperty("id").GetInt64();
+
+        var notReady = await (await app.Api.PostAsync($"/api/campaigns/{id}/schedule", null)).ProblemErrorsAsync(422);
+        Assert.Contains("has errors", notReady["templateKey"][0]);
+        Assert.Equal("draft", (await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString());
+
+        var inUse = await (await app.Api.DeleteAsync($"/api/segments/{segmentId}")).ProblemErrorsAsync(409);
+        Assert.Contains("'Uses broken'", inUse["id"][0]);
+
+        await (await app.Api.PutAsJsonAsync($"/api/campaigns/{id}", new { templateKey = "double-opt-in" })).JsonAsync(200);
+        Assert.Contains("service template", (await (await app.Api.PostAsync($"/api/campaigns/{id}/schedule", null)).ProblemErrorsAsync(422))["templateKey"][0]);
+        await (await app.Api.PutAsJsonAsync($"/api/campaigns/{id}", new { templateKey = "win-back", schedule = new { kind = "once", sendAt = DateTimeOffset.UtcNow.AddDays(-1) } })).JsonAsync(200);
+        Assert.Contains("schedule.sendAt", (await (await app.Api.PostAsync($"/api/campaigns/{id}/schedule", null)).ProblemErrorsAsync(422)).Keys);
+
+        Assert.Equal(204, (int)(await app.Api.DeleteAsync($"/api/campaigns/{id}")).StatusCode);
+        Assert.Equal(204, (int)(await app.Api.DeleteAsync($"/api/segments/{segmentId}")).StatusCode);
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task BadInputNamesTheField(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var errors = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
+        {
+            segmentId = 999999, templateKey = "nope", defaultLocale = "fr",
+            sender = new { email = "not-an-address" },
+            schedule = new { kind = "cron", cron = "every monday", timeZone = "Mars/Olympus" },
+            holdoutPercent = 60,
+            policy = new { onCap = "ignore", quietFrom = "25:00", quietUntil = "08:00" },
+            offer = new { codes = "pool", value = 10m, percentOff = 10 },
+        })).ProblemErrorsAsync(400);
+        Assert.Equal(["defaultLocale", "holdoutPercent", "name", "offer.value", "policy.onCap", "policy.quietFrom", "schedule.cron", "schedule.timeZone",
+            "segmentId", "sender.email", "templateKey"], errors.Keys.Order());
+
+        var segment = await SegmentIdAsync(app, "Champions");
+        Assert.Contains("schedule.sendAt", (await (await app.Api.PostAsJsonAsync("/api/campaigns", new
+        {
+            name = "x", segmentId = segment, templateKey = "win-back", schedule = new { kind = "once" },
+        })).ProblemErrorsAsync(400)).Keys);
+        await (await app.Api.PostAsJsonAsync("/api/campaigns", Draft(segment))).JsonAsync(201);
+        Assert.Contains("name", (await (await app.Api.PostAsJsonAsync("/api/campaigns", Draft(segment, "WIN BACK THE SLEEPERS"))).ProblemErrorsAsync(409)).Keys);
+        Assert.Equal(404, (int)(await app.Api.PostAsync("/api/campaigns/424242/pause", null)).StatusCode);
+        await (await app.Api.PostAsync("/api/campaigns", new StringContent("{\"name\": [", System.Text.Encoding.UTF8, "application/json"))).ProblemErrorsAsync(400);
+    }
+}
