@@ -43,6 +43,8 @@ public static class AppSetup
         services.AddSingleton<TemplateValidator>();
         services.AddScoped<TemplateModelBuilder>();
         services.AddMail();
+        services.AddScoped<CampaignRuns>();
+        services.AddScoped<CampaignSchedules>();
         if (command.Verb is null)
         {
             services.AddHostedService<StartupTasks>();

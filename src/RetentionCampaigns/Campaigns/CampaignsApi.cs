@@ -30,7 +30,8 @@ public static partial class CampaignsApi
         group.MapPut("/{id:long}", Update).WithSummary("Change a draft (or a paused campaign's rules).");
         group.MapDelete("/{id:long}", Delete).WithSummary("Delete a draft; other campaigns are cancelled instead, keeping their history.");
         foreach (var action in CampaignStates.Actions.Where(a => a is not ("start" or "finish" or "complete")))
-            group.MapPost($"/{{id:long}}/{action}", (long id, RetentionDb db, TimeProvider clock, CancellationToken ct) => TransitionAsync(id, action, db, clock, ct))
+            group.MapPost($"/{{id:long}}/{action}", (long id, RetentionDb db, CampaignSchedules schedules, TimeProvider clock, CancellationToken ct) =>
+                    TransitionAsync(id, action, db, schedules, clock, ct))
                 .WithSummary($"Campaign action '{action}'; 409 when the campaign's state does not allow it.");
         return group;
     }
@@ -92,7 +93,7 @@ public static partial class CampaignsApi
     }
 
     static async Task<Results<Ok<CampaignItem>, ValidationProblem, ProblemHttpResult>> TransitionAsync(
-        long id, string action, RetentionDb db, TimeProvider clock, CancellationToken ct)
+        long id, string action, RetentionDb db, CampaignSchedules schedules, TimeProvider clock, CancellationToken ct)
     {
         var campaign = await db.Campaigns.FirstOrDefaultAsync(c => c.Id == id, ct);
         if (campaign is null) return NotFound(id);
@@ -102,6 +103,7 @@ public static partial class CampaignsApi
         campaign.State = next;
         campaign.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
+        await schedules.SyncAsync(campaign, ct);
         return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct)));
     }
 

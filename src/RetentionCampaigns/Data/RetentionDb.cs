@@ -38,6 +38,8 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
     public DbSet<LinkClick> LinkClicks => Set<LinkClick>();
     public DbSet<Campaign> Campaigns => Set<Campaign>();
+    public DbSet<CampaignRun> CampaignRuns => Set<CampaignRun>();
+    public DbSet<Delivery> Deliveries => Set<Delivery>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -61,6 +63,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         model.Entity<ImportRun>().ToTable("imports");
         model.Entity<SegmentVersion>().HasKey(v => new { v.SegmentId, v.Version });
         model.Entity<SigningKey>().Property(k => k.Id).ValueGeneratedNever();
+        model.Entity<Delivery>().HasKey(d => new { d.RunId, d.CustomerId });
         model.Entity<Campaign>(e =>
         {
             e.Property(c => c.Policy).HasConversion(

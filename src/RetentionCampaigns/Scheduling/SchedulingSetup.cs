@@ -1,4 +1,5 @@
 using Quartz;
+using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Metrics;
 
@@ -51,6 +52,8 @@ public static class SchedulingSetup
                         .InTimeZone(TimeZoneInfo.FindSystemTimeZoneById(shop.TimeZone))
                         .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)),
                 job => job.WithIdentity(MetricsRefreshKey));
+            // One durable job for every campaign; each campaign's trigger says which (CampaignSchedules).
+            quartz.AddJob<CampaignRunJob>(job => job.WithIdentity(CampaignRunJob.Key).StoreDurably());
         });
         // Keep a stored trigger as it is: replacing it at start-up would forget a firing missed while every node
         // was down, which must still run once. (A changed cron therefore takes effect by rescheduling, not restart.)

@@ -1,0 +1,192 @@
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Quartz;
+using RetentionCampaigns.Data;
+using RetentionCampaigns.Segments;
+
+namespace RetentionCampaigns.Campaigns;
+
+public sealed class CampaignRun
+{
+    public long Id { get; set; }
+    public long CampaignId { get; set; }
+    /// <summary>The schedule slot the run was fired for; unique per campaign, so a repeated job finds its own run.</summary>
+    public DateTime Slot { get; set; }
+    public int SegmentVersion { get; set; }
+    public int TemplateVersion { get; set; }
+    public string State { get; set; } = RunStates.Snapshotting;
+    public int Members { get; set; }
+    public int HeldOut { get; set; }
+    public DateTime StartedAt { get; set; }
+    public DateTime ValidUntil { get; set; }
+    public DateTime? FinishedAt { get; set; }
+}
+
+/// <summary>One customer in one run: what happened and why (DESIGN invariants 1 and 3).</summary>
+public sealed class Delivery
+{
+    public long RunId { get; set; }
+    public long CustomerId { get; set; }
+    public required string Status { get; set; }
+    public string? Reason { get; set; }
+    public DateTime? NotBefore { get; set; }
+    public int Attempts { get; set; }
+    public string? MessageId { get; set; }
+    public string? Reply { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+public static class RunStates
+{
+    public const string Snapshotting = "snapshotting", Sending = "sending", Paused = "paused", Completed = "completed", Cancelled = "cancelled";
+}
+
+public static class DeliveryStatuses
+{
+    public const string Pending = "pending", HeldOut = "held_out", Deferred = "deferred", Skipped = "skipped", Sending = "sending",
+        Sent = "sent", Failed = "failed", InDoubt = "in_doubt";
+}
+
+/// <summary>
+/// Starts runs: the run row for a schedule slot, then the snapshot of the segment's members into the delivery
+/// ledger with the holdout assigned, in one statement. Both steps are idempotent (unique slot, ledger primary key),
+/// as Quartz may run a job more than once.
+/// </summary>
+public sealed class CampaignRuns(RetentionDb db, TimeProvider clock, ILogger<CampaignRuns> log)
+{
+    /// <summary>The holdout bucket of a customer in a campaign, 0-99: the same answer every time (mirrors the SQL).</summary>
+    public static int HoldoutBucket(long campaignId, long customerId) =>
+        (int)((customerId + campaignId * 7919) * 2654435761L % 4294967291L % 100);
+
+    static string HoldoutBucketSql(string customerId) => $"(({customerId} + @campaign * 7919) * 2654435761 % 4294967291 % 100)";
+
+    public async Task<CampaignRun?> StartAsync(long campaignId, DateTime slot, CancellationToken ct)
+    {
+        var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == campaignId, ct);
+        if (campaign is null || campaign.State is not (CampaignStates.Scheduled or CampaignStates.Running))
+        {
+            log.LogInformation("Campaign {CampaignId} fired for {Slot} but is {State}; no run.", campaignId, slot, campaign?.State ?? "gone");
+            return null;
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        var segment = await db.Segments.AsNoTracking().FirstAsync(s => s.Id == campaign.SegmentId, ct);
+        var template = await db.Templates.AsNoTracking().FirstAsync(t => t.Id == campaign.TemplateId, ct);
+
+        var run = await db.CampaignRuns.FirstOrDefaultAsync(r => r.CampaignId == campaignId && r.Slot == slot, ct);
+        if (run is null)
+        {
+            run = new CampaignRun
+            {
+                CampaignId = campaignId, Slot = slot, SegmentVersion = segment.Version, TemplateVersion = template.Version,
+                StartedAt = now, ValidUntil = now.AddHours(campaign.Policy.ValidityHours),
+            };
+            db.CampaignRuns.Add(run);
+            try { await db.SaveChangesAsync(ct); }
+            catch (DbUpdateException)
+            {
+                // Another node started the same slot at the same moment: continue with its run.
+                db.ChangeTracker.Clear();
+                run = await db.CampaignRuns.FirstAsync(r => r.CampaignId == campaignId && r.Slot == slot, ct);
+            }
+        }
+        if (run.State == RunStates.Snapshotting) await SnapshotAsync(campaign, segment, run, now, ct);
+        if (campaign.State == CampaignStates.Scheduled)
+            await db.Campaigns.Where(c => c.Id == campaignId && c.State == CampaignStates.Scheduled)
+                .ExecuteUpdateAsync(u => u.SetProperty(c => c.State, CampaignStates.Running).SetProperty(c => c.UpdatedAt, now), ct);
+        return run;
+    }
+
+    async Task SnapshotAsync(Campaign campaign, Segment segment, CampaignRun run, DateTime now, CancellationToken ct)
+    {
+        var rule = SegmentsApi.Stored(segment);
+        var query = new SegmentQuery(rule, db.IsPostgres, now);
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var connection = db.Database.GetDbConnection();
+            await using (var select = query.Command(connection,
+                $"@run, c.id, CASE WHEN {HoldoutBucketSql("c.id")} < @holdout THEN '{DeliveryStatuses.HeldOut}' ELSE '{DeliveryStatuses.Pending}' END, " +
+                $"CASE WHEN {HoldoutBucketSql("c.id")} < @holdout THEN 'control group ({campaign.HoldoutPercent} % holdout)' END, @now"))
+            {
+                select.Transaction = tx.GetDbTransaction();
+                select.CommandText = "INSERT INTO deliveries (run_id, customer_id, status, reason, updated_at) " + select.CommandText
+                                     + " ON CONFLICT (run_id, customer_id) DO NOTHING";
+                AddParameter(select, "@run", run.Id);
+                AddParameter(select, "@campaign", campaign.Id);
+                AddParameter(select, "@holdout", campaign.HoldoutPercent);
+                AddParameter(select, "@now", now);
+                await select.ExecuteNonQueryAsync(ct);
+            }
+            var counts = await db.Deliveries.Where(d => d.RunId == run.Id)
+                .GroupBy(d => d.Status).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
+            run.Members = counts.Sum(c => c.Count);
+            run.HeldOut = counts.Where(c => c.Key == DeliveryStatuses.HeldOut).Sum(c => c.Count);
+            run.State = RunStates.Sending;
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            log.LogInformation("Run {RunId} of campaign {CampaignId}: {Members} members, {HeldOut} held out.", run.Id, campaign.Id, run.Members, run.HeldOut);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    static void AddParameter(System.Data.Common.DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}
+
+/// <summary>Fires a campaign's run. Any node may take it; the run and ledger make a repeated firing harmless.</summary>
+public sealed class CampaignRunJob(CampaignRuns runs) : IJob
+{
+    public static readonly JobKey Key = new("campaign-run", "campaigns");
+    public const string CampaignIdKey = "campaignId";
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+    {
+        var campaignId = long.Parse(context.MergedJobDataMap.GetString(CampaignIdKey)!, CultureInfo.InvariantCulture);
+        var slot = (context.ScheduledFireTimeUtc ?? context.FireTimeUtc).UtcDateTime;
+        // Whole seconds: the slot is a key, and stores keep different sub-second precision.
+        slot = new DateTime(slot.Ticks - slot.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+        await runs.StartAsync(campaignId, slot, cancellationToken);
+    }
+}
+
+/// <summary>Keeps each campaign's Quartz trigger in step with its state: scheduled has a trigger, every other state none.</summary>
+public sealed class CampaignSchedules(ISchedulerFactory schedulers)
+{
+    public static TriggerKey TriggerKeyFor(long campaignId) => new($"campaign-{campaignId}", "campaigns");
+
+    public async Task SyncAsync(Campaign campaign, CancellationToken ct)
+    {
+        var scheduler = await schedulers.GetScheduler(ct);
+        var key = TriggerKeyFor(campaign.Id);
+        await scheduler.UnscheduleJob(key, ct);
+        if (campaign.State != CampaignStates.Scheduled) return;
+
+        var trigger = TriggerBuilder.Create().WithIdentity(key).ForJob(CampaignRunJob.Key)
+            .UsingJobData(CampaignRunJob.CampaignIdKey, campaign.Id.ToString(CultureInfo.InvariantCulture))
+            .WithPriority(5 + Math.Clamp(campaign.Priority / 20, -4, 5));
+        if (campaign.ScheduleKind == "once")
+        {
+            trigger = trigger.StartAt(new DateTimeOffset(campaign.SendAt!.Value, TimeSpan.Zero))
+                .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow));
+        }
+        else
+        {
+            var zone = TimeZoneInfo.FindSystemTimeZoneById(campaign.TimeZone);
+            // A slot missed while every node was down runs once when one is back (never "ignore misfires").
+            trigger = trigger.WithCronSchedule(campaign.Cron!, cron => cron.InTimeZone(zone).WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed));
+            if (campaign.ActiveFrom is { } from) trigger = trigger.StartAt(new DateTimeOffset(from, TimeSpan.Zero));
+            if (campaign.ActiveUntil is { } until) trigger = trigger.EndAt(new DateTimeOffset(until, TimeSpan.Zero));
+        }
+        await scheduler.ScheduleJob(trigger.Build(), ScheduleJobOptions.Replacing, ct);
+    }
+}
