@@ -45,6 +45,7 @@ public static class AppSetup
         services.AddMail();
         services.AddScoped<CampaignRuns>();
         services.AddScoped<CampaignSchedules>();
+        services.AddScoped<CampaignSender>();
         if (command.Verb is null)
         {
             services.AddHostedService<StartupTasks>();

@@ -32,6 +32,8 @@ public sealed class Delivery
     public string? Reason { get; set; }
     public DateTime? NotBefore { get; set; }
     public int Attempts { get; set; }
+    /// <summary>The Quartz fire instance of the send job holding the row (claimed or sending).</summary>
+    public string? ClaimedBy { get; set; }
     public string? MessageId { get; set; }
     public string? Reply { get; set; }
     public DateTime UpdatedAt { get; set; }
@@ -44,7 +46,7 @@ public static class RunStates
 
 public static class DeliveryStatuses
 {
-    public const string Pending = "pending", HeldOut = "held_out", Deferred = "deferred", Skipped = "skipped", Sending = "sending",
+    public const string Pending = "pending", HeldOut = "held_out", Deferred = "deferred", Skipped = "skipped", Claimed = "claimed", Sending = "sending",
         Sent = "sent", Failed = "failed", InDoubt = "in_doubt";
 }
 
@@ -144,7 +146,7 @@ public sealed class CampaignRuns(RetentionDb db, TimeProvider clock, ILogger<Cam
 }
 
 /// <summary>Fires a campaign's run. Any node may take it; the run and ledger make a repeated firing harmless.</summary>
-public sealed class CampaignRunJob(CampaignRuns runs) : IJob
+public sealed class CampaignRunJob(CampaignRuns runs, IConfiguration configuration) : IJob
 {
     public static readonly JobKey Key = new("campaign-run", "campaigns");
     public const string CampaignIdKey = "campaignId";
@@ -155,7 +157,12 @@ public sealed class CampaignRunJob(CampaignRuns runs) : IJob
         var slot = (context.ScheduledFireTimeUtc ?? context.FireTimeUtc).UtcDateTime;
         // Whole seconds: the slot is a key, and stores keep different sub-second precision.
         slot = new DateTime(slot.Ticks - slot.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
-        await runs.StartAsync(campaignId, slot, cancellationToken);
+        var run = await runs.StartAsync(campaignId, slot, cancellationToken);
+        if (run is null) return;
+        // The run's send jobs: any node may take one; each claims batches until nothing is left.
+        var workers = Math.Clamp(configuration.GetValue("Scheduling:SendWorkersPerRun", 2), 1, 16);
+        for (var worker = 1; worker <= workers; worker++)
+            await CampaignSendJob.ScheduleAsync(context.Scheduler, run.Id, $"worker-{worker}", DateTimeOffset.UtcNow, cancellationToken);
     }
 }
 

@@ -53,7 +53,9 @@ public static class SchedulingSetup
                         .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)),
                 job => job.WithIdentity(MetricsRefreshKey));
             // One durable job for every campaign; each campaign's trigger says which (CampaignSchedules).
-            quartz.AddJob<CampaignRunJob>(job => job.WithIdentity(CampaignRunJob.Key).StoreDurably());
+            quartz.AddJob<CampaignRunJob>(job => job.WithIdentity(CampaignRunJob.Key).StoreDurably().RequestRecovery());
+            // Send jobs are recovered on another node when theirs dies mid-run.
+            quartz.AddJob<CampaignSendJob>(job => job.WithIdentity(CampaignSendJob.Key).StoreDurably().RequestRecovery());
         });
         // Keep a stored trigger as it is: replacing it at start-up would forget a firing missed while every node
         // was down, which must still run once. (A changed cron therefore takes effect by rescheduling, not restart.)

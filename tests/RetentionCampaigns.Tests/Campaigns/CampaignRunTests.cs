@@ -49,13 +49,64 @@ public sealed class CampaignRunTests
         Assert.Equal(german.Order(), deliveries.Select(d => d.CustomerId).Order());
         Assert.Equal(expectedHeldOut.Order(), deliveries.Where(d => d.Status == DeliveryStatuses.HeldOut).Select(d => d.CustomerId).Order());
         Assert.Equal(expectedHeldOut.Count, run.HeldOut);
-        Assert.All(deliveries.Where(d => d.Status != DeliveryStatuses.HeldOut), d => Assert.Equal(DeliveryStatuses.Pending, d.Status));
-        Assert.Equal("running", (await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString());
+        // Nobody here consented to marketing email: the send jobs skip every member that is not held out.
+        Assert.All(deliveries.Where(d => d.Status != DeliveryStatuses.HeldOut),
+            d => Assert.Contains(d.Status, new[] { DeliveryStatuses.Pending, DeliveryStatuses.Claimed, DeliveryStatuses.Skipped }));
+        Assert.Contains((await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString(), new[] { "running", "completed" });
 
         // Quartz may run a job twice: the same slot finds the same run and adds nothing.
         var again = await app.ServiceAsync<CampaignRuns, CampaignRun?>(runs => runs.StartAsync(id, run.Slot, CancellationToken.None));
         Assert.Equal(run.Id, again!.Id);
         Assert.Equal(1, await app.WithDbAsync(db => db.CampaignRuns.CountAsync(r => r.CampaignId == id)));
         Assert.Equal(200, await app.WithDbAsync(db => db.Deliveries.CountAsync(d => d.RunId == run.Id)));
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task ARunSendsToConsentingMembersOnceAndRecordsWhyForEveryoneElse(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var customers = Enumerable.Range(1, 240).Select(i => new { externalId = $"K{i}", email = $"k{i}@example.com", firstName = $"Kim{i}", locale = i % 3 == 0 ? "en" : "de" }).ToArray();
+        await (await app.Api.PostAsJsonAsync("/api/customers/batch", new { customers })).JsonAsync(200);
+        foreach (var i in Enumerable.Range(1, 240).Where(i => i % 4 != 0))
+            await (await app.Api.PostAsJsonAsync("/api/consents", new
+            {
+                customerId = $"K{i}", purpose = "email_marketing", status = "granted", lawfulBasis = "consent", source = "form", occurredAt = DateTimeOffset.UtcNow.AddDays(-3),
+            })).JsonAsync(201);
+        var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "Everyone", rule = new { field = "order_count", op = ">=", value = 0 } })).JsonAsync(201);
+        var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
+        {
+            name = "Everyone once", segmentId = segment.GetProperty("id").GetInt64(), templateKey = "loyalty-thank-you", holdoutPercent = 10,
+            schedule = new { kind = "once", sendAt = DateTimeOffset.UtcNow.AddSeconds(1) },
+        })).JsonAsync(201);
+        var id = campaign.GetProperty("id").GetInt64();
+        await (await app.Api.PostAsJsonAsync("/api/metrics/refresh", new { })).JsonAsync(200);
+        await (await app.Api.PostAsync($"/api/campaigns/{id}/schedule", null)).JsonAsync(200);
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString() != "completed" && DateTime.UtcNow < deadline)
+            await Task.Delay(250);
+        Assert.Equal("completed", (await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString());
+
+        var run = await app.WithDbAsync(db => db.CampaignRuns.AsNoTracking().SingleAsync(r => r.CampaignId == id));
+        Assert.Equal(RunStates.Completed, run.State);
+        var ledger = await app.WithDbAsync(db => db.Deliveries.AsNoTracking().Where(d => d.RunId == run.Id).ToListAsync());
+        var externalIds = await app.WithDbAsync(db => db.Customers.ToDictionaryAsync(c => c.Id, c => int.Parse(c.ExternalId[1..])));
+        Assert.Equal(240, ledger.Count);
+        foreach (var delivery in ledger)
+        {
+            var n = externalIds[delivery.CustomerId];
+            var expected = CampaignRuns.HoldoutBucket(id, delivery.CustomerId) < 10 ? DeliveryStatuses.HeldOut
+                : n % 4 == 0 ? DeliveryStatuses.Skipped : DeliveryStatuses.Sent;
+            Assert.True(expected == delivery.Status, $"K{n}: {delivery.Status} ({delivery.Reason}), expected {expected}");
+            if (delivery.Status == DeliveryStatuses.Skipped) Assert.Equal("no marketing consent at send time", delivery.Reason);
+            if (delivery.Status == DeliveryStatuses.Sent) Assert.False(string.IsNullOrEmpty(delivery.MessageId));
+        }
+
+        var files = Directory.GetFiles(app.Outbox, "*.eml");
+        var headers = files.Select(f => System.Text.RegularExpressions.Regex.Match(File.ReadAllText(f), @"X-RC-Delivery: (\S+)\r\n").Groups[1].Value).ToList();
+        Assert.Equal(ledger.Count(d => d.Status == DeliveryStatuses.Sent), files.Length);
+        Assert.Equal(files.Length, headers.Distinct().Count());
+        Assert.All(headers, h => Assert.StartsWith($"{run.Id}-", h));
+        Assert.All(files, f => Assert.Contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click", File.ReadAllText(f)));
     }
 }

@@ -1,5 +1,7 @@
 -- A campaign run and its delivery ledger: one row per (run, customer), the unique key that makes sending exactly
 -- once. A run is keyed by the schedule slot it was fired for, so a job Quartz runs twice finds its own run.
+-- A send job claims rows (claimed_by = its Quartz fire instance) and marks each 'sending' just before the wire;
+-- rows of a fire instance that is no longer executing go back to pending (claimed) or become in doubt (sending).
 CREATE TABLE campaign_runs (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
     campaign_id      INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
@@ -18,10 +20,11 @@ CREATE UNIQUE INDEX ux_campaign_runs_slot ON campaign_runs (campaign_id, slot);
 CREATE TABLE deliveries (
     run_id      INTEGER NOT NULL REFERENCES campaign_runs (id) ON DELETE CASCADE,
     customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
-    status      TEXT    NOT NULL CHECK (status IN ('pending', 'held_out', 'deferred', 'skipped', 'sending', 'sent', 'failed', 'in_doubt')),
+    status      TEXT    NOT NULL CHECK (status IN ('pending', 'held_out', 'deferred', 'skipped', 'claimed', 'sending', 'sent', 'failed', 'in_doubt')),
     reason      TEXT,
     not_before  TEXT,
     attempts    INTEGER NOT NULL DEFAULT 0,
+    claimed_by  TEXT,
     message_id  TEXT,
     reply       TEXT,
     updated_at  TEXT    NOT NULL,

@@ -1,0 +1,203 @@
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Quartz;
+using RetentionCampaigns.Data;
+using RetentionCampaigns.Mail;
+using RetentionCampaigns.Templates;
+
+namespace RetentionCampaigns.Campaigns;
+
+/// <summary>
+/// Sends a run's pending deliveries, a claimed batch at a time. Each message is marked "sending" just before it
+/// goes on the wire and gets its outcome right after, so a node that dies leaves at most its in-flight message in
+/// doubt; rows it had only claimed go back to pending. Consent is checked per batch just before sending.
+/// </summary>
+public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, TemplateModelBuilder models, IMailTransport transport,
+    IOptions<ShopOptions> shop, TimeProvider clock, ILogger<CampaignSender> log)
+{
+    const int BatchSize = 100;
+    static readonly TimeSpan[] Backoff = [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1)];
+
+    public sealed record Progress(int Sent, int Failed, int Retrying, int Skipped, int InDoubt, DateTime? NextAttemptAt, bool RunFinished);
+
+    public async Task<Progress> SendAsync(long runId, string fireInstanceId, CancellationToken ct)
+    {
+        var run = await db.CampaignRuns.AsNoTracking().FirstAsync(r => r.Id == runId, ct);
+        var campaign = await db.Campaigns.AsNoTracking().FirstAsync(c => c.Id == run.CampaignId, ct);
+        var version = await db.TemplateVersions.AsNoTracking().FirstAsync(v => v.TemplateId == campaign.TemplateId && v.Version == run.TemplateVersion, ct);
+        await ReleaseOrphansAsync(runId, ct);
+
+        int sent = 0, failed = 0, retrying = 0, skipped = 0, inDoubt = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            if (await db.Campaigns.Where(c => c.Id == campaign.Id).Select(c => c.State).FirstAsync(ct) != CampaignStates.Running) break; // paused or cancelled
+            var claimed = await ClaimAsync(runId, fireInstanceId, ct);
+            if (claimed.Count == 0) break;
+            var allowed = await MarketingAllowedAsync(claimed, ct);
+            foreach (var refused in claimed.Where(id => !allowed.Contains(id)))
+            {
+                await RecordAsync(runId, refused, fireInstanceId, DeliveryStatuses.Skipped, "no marketing consent at send time", null, null, ct);
+                skipped++;
+            }
+            var recipients = await models.BuildAsync(allowed, version.Content.Keys, campaign.DefaultLocale,
+                new CampaignView { Name = campaign.Name, Key = campaign.Id.ToString(CultureInfo.InvariantCulture) }, null, ct);
+            foreach (var customerId in allowed)
+            {
+                if (!recipients.TryGetValue(customerId, out var recipient))
+                {
+                    await RecordAsync(runId, customerId, fireInstanceId, DeliveryStatuses.Skipped, "the customer no longer exists", null, null, ct);
+                    skipped++;
+                    continue;
+                }
+                var outcome = await SendOneAsync(run, campaign, version, recipient, fireInstanceId, ct);
+                switch (outcome)
+                {
+                    case SendOutcome.Accepted: sent++; break;
+                    case SendOutcome.Transient: retrying++; break;
+                    case SendOutcome.InDoubt: inDoubt++; break;
+                    default: failed++; break;
+                }
+            }
+        }
+        var next = await db.Deliveries.Where(d => d.RunId == runId && d.Status == DeliveryStatuses.Pending && d.NotBefore != null)
+            .MinAsync(d => d.NotBefore, ct);
+        var finished = await TryFinishAsync(run, campaign, ct);
+        log.LogInformation("Run {RunId}: {Sent} sent, {Failed} failed, {Retrying} to retry, {Skipped} skipped, {InDoubt} in doubt.", runId, sent, failed, retrying, skipped, inDoubt);
+        return new Progress(sent, failed, retrying, skipped, inDoubt, finished ? null : next, finished);
+    }
+
+    async Task<SendOutcome> SendOneAsync(CampaignRun run, Campaign campaign, TemplateVersion version, Recipient recipient, string me, CancellationToken ct)
+    {
+        var model = recipient.Model;
+        var rendered = engine.Render(version.Content[model.Customer.Locale], model, models.ClickTracker(recipient));
+        var message = new OutgoingMessage
+        {
+            From = EmailAddress.Parse(campaign.SenderEmail ?? shop.Value.SenderEmail, campaign.SenderName ?? shop.Value.Name),
+            ReplyTo = campaign.ReplyTo is null ? null : EmailAddress.Parse(campaign.ReplyTo),
+            To = [EmailAddress.Parse(recipient.Email)],
+            Subject = rendered.Subject,
+            TextBody = rendered.Text,
+            HtmlBody = rendered.Html,
+            UnsubscribeUrl = model.Links.Unsubscribe,
+            // One delivery, one header: servers and tests can count messages per (run, customer).
+            Headers = [new("X-RC-Delivery", $"{run.Id}-{recipient.CustomerId}"), new("Feedback-ID", $"{run.Id}:{campaign.Id}:rc")],
+        };
+        // The mark that makes a crash from here on show as "in doubt" rather than as a message to send again.
+        if (!await MarkSendingAsync(run.Id, recipient.CustomerId, me, ct)) return SendOutcome.Permanent;
+        var result = await transport.SendAsync(message, ct);
+        switch (result.Outcome)
+        {
+            case SendOutcome.Accepted:
+                await RecordAsync(run.Id, recipient.CustomerId, me, DeliveryStatuses.Sent, null, result.MessageId, result.Reply, ct);
+                break;
+            case SendOutcome.Transient:
+                var attempts = await db.Deliveries.Where(d => d.RunId == run.Id && d.CustomerId == recipient.CustomerId).Select(d => d.Attempts).FirstAsync(ct) + 1;
+                var retryAt = clock.GetUtcNow().UtcDateTime + Backoff[Math.Min(attempts - 1, Backoff.Length - 1)];
+                if (retryAt > run.ValidUntil)
+                    await RecordAsync(run.Id, recipient.CustomerId, me, DeliveryStatuses.Failed, $"gave up after {attempts} attempts", result.MessageId, result.Reply, ct);
+                else
+                    await db.Deliveries.Where(d => d.RunId == run.Id && d.CustomerId == recipient.CustomerId).ExecuteUpdateAsync(u => u
+                        .SetProperty(d => d.Status, DeliveryStatuses.Pending).SetProperty(d => d.Attempts, attempts).SetProperty(d => d.NotBefore, retryAt)
+                        .SetProperty(d => d.Reply, result.Reply).SetProperty(d => d.Reason, "temporary failure; retrying").SetProperty(d => d.ClaimedBy, (string?)null)
+                        .SetProperty(d => d.UpdatedAt, clock.GetUtcNow().UtcDateTime), ct);
+                break;
+            case SendOutcome.Permanent:
+                await RecordAsync(run.Id, recipient.CustomerId, me, DeliveryStatuses.Failed, "refused by the mail server", result.MessageId, result.Reply, ct);
+                break;
+            default:
+                await RecordAsync(run.Id, recipient.CustomerId, me, DeliveryStatuses.InDoubt, "the connection was lost after the message was sent", result.MessageId, result.Reply, ct);
+                break;
+        }
+        return result.Outcome;
+    }
+
+    /// <summary>Claims up to a batch of due pending rows for this job; on PostgreSQL other nodes skip the locked ones.</summary>
+    async Task<List<long>> ClaimAsync(long runId, string me, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var lockClause = db.IsPostgres ? "FOR UPDATE SKIP LOCKED" : "";
+        var sql = $$"""
+            UPDATE deliveries SET status = 'claimed', claimed_by = {0}, updated_at = {1}
+            WHERE run_id = {2} AND customer_id IN (
+                SELECT customer_id FROM deliveries
+                WHERE run_id = {2} AND status = 'pending' AND (not_before IS NULL OR not_before <= {1})
+                ORDER BY customer_id LIMIT {{BatchSize}} {{lockClause}})
+            RETURNING customer_id AS "Value"
+            """;
+        return await db.Database.SqlQueryRaw<long>(sql, me, now, runId).ToListAsync(ct);
+    }
+
+    /// <summary>Rows held by a send job that is no longer executing anywhere: claimed ones go back, sending ones are in doubt.</summary>
+    async Task ReleaseOrphansAsync(long runId, CancellationToken ct)
+    {
+        const string alive = "SELECT entry_id FROM qrtz_fired_triggers";
+        var now = clock.GetUtcNow().UtcDateTime;
+        await db.Database.ExecuteSqlRawAsync(
+            $"UPDATE deliveries SET status = 'pending', claimed_by = NULL, updated_at = {{0}} WHERE run_id = {{1}} AND status = 'claimed' AND claimed_by NOT IN ({alive})",
+            [now, runId], ct);
+        await db.Database.ExecuteSqlRawAsync(
+            $"UPDATE deliveries SET status = 'in_doubt', reason = 'the node sending it stopped before the server''s reply was recorded', updated_at = {{0}} " +
+            $"WHERE run_id = {{1}} AND status = 'sending' AND claimed_by NOT IN ({alive})",
+            [now, runId], ct);
+    }
+
+    async Task<bool> MarkSendingAsync(long runId, long customerId, string me, CancellationToken ct) =>
+        await db.Deliveries.Where(d => d.RunId == runId && d.CustomerId == customerId && d.Status == DeliveryStatuses.Claimed && d.ClaimedBy == me)
+            .ExecuteUpdateAsync(u => u.SetProperty(d => d.Status, DeliveryStatuses.Sending).SetProperty(d => d.UpdatedAt, clock.GetUtcNow().UtcDateTime), ct) == 1;
+
+    Task RecordAsync(long runId, long customerId, string me, string status, string? reason, string? messageId, string? reply, CancellationToken ct) =>
+        db.Deliveries.Where(d => d.RunId == runId && d.CustomerId == customerId && d.ClaimedBy == me).ExecuteUpdateAsync(u => u
+            .SetProperty(d => d.Status, status).SetProperty(d => d.Reason, reason).SetProperty(d => d.MessageId, messageId)
+            .SetProperty(d => d.Reply, reply).SetProperty(d => d.Attempts, d => d.Attempts + 1)
+            .SetProperty(d => d.UpdatedAt, clock.GetUtcNow().UtcDateTime), ct);
+
+    /// <summary>Customers whose latest email_marketing event is a grant without an objection (DOMAIN.md).</summary>
+    async Task<HashSet<long>> MarketingAllowedAsync(List<long> customerIds, CancellationToken ct)
+    {
+        var events = await db.ConsentEvents.AsNoTracking()
+            .Where(e => customerIds.Contains(e.CustomerId) && e.Purpose == "email_marketing")
+            .Select(e => new { e.CustomerId, e.Status, e.Objection, e.OccurredAt, e.Id }).ToListAsync(ct);
+        return events.GroupBy(e => e.CustomerId)
+            .Select(g => g.OrderByDescending(e => e.OccurredAt).ThenByDescending(e => e.Id).First())
+            .Where(e => e.Status == "granted" && !e.Objection).Select(e => e.CustomerId).ToHashSet();
+    }
+
+    /// <summary>A run is over when nothing is left to send or retry; then a one-off campaign completes and a recurring one waits.</summary>
+    async Task<bool> TryFinishAsync(CampaignRun run, Campaign campaign, CancellationToken ct)
+    {
+        string[] open = [DeliveryStatuses.Pending, DeliveryStatuses.Claimed, DeliveryStatuses.Sending, DeliveryStatuses.Deferred];
+        if (await db.Deliveries.AnyAsync(d => d.RunId == run.Id && open.Contains(d.Status), ct)) return false;
+        var now = clock.GetUtcNow().UtcDateTime;
+        await db.CampaignRuns.Where(r => r.Id == run.Id && r.State == RunStates.Sending)
+            .ExecuteUpdateAsync(u => u.SetProperty(r => r.State, RunStates.Completed).SetProperty(r => r.FinishedAt, now), ct);
+        var action = campaign.ScheduleKind == "once" ? "complete" : "finish";
+        CampaignStates.Allowed(CampaignStates.Running, action, out var next);
+        await db.Campaigns.Where(c => c.Id == campaign.Id && c.State == CampaignStates.Running)
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.State, next).SetProperty(c => c.UpdatedAt, now), ct);
+        return true;
+    }
+}
+
+/// <summary>
+/// Sends one run's deliveries. Several may work on a run at once, on any node; a job whose node died is recovered
+/// by Quartz on another node. When retries are due later, it schedules itself for then.
+/// </summary>
+public sealed class CampaignSendJob(CampaignSender sender) : IJob
+{
+    public static readonly JobKey Key = new("campaign-send", "campaigns");
+    public const string RunIdKey = "runId";
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+    {
+        var runId = long.Parse(context.MergedJobDataMap.GetString(RunIdKey)!, CultureInfo.InvariantCulture);
+        var progress = await sender.SendAsync(runId, context.FireInstanceId, cancellationToken);
+        if (progress.NextAttemptAt is { } at)
+            await ScheduleAsync(context.Scheduler, runId, $"retry-{at.Ticks}", new DateTimeOffset(at, TimeSpan.Zero), cancellationToken);
+    }
+
+    public static async Task ScheduleAsync(IScheduler scheduler, long runId, string name, DateTimeOffset at, CancellationToken ct) =>
+        await scheduler.ScheduleJob(TriggerBuilder.Create().WithIdentity($"run-{runId}-{name}", "campaign-sends").ForJob(Key)
+            .UsingJobData(RunIdKey, runId.ToString(CultureInfo.InvariantCulture)).StartAt(at)
+            .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow)).Build(), ScheduleJobOptions.Replacing, ct);
+}
