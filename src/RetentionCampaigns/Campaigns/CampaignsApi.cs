@@ -19,6 +19,11 @@ public sealed record CampaignItem(long Id, string Name, string? Description, str
     string TemplateKey, string DefaultLocale, SenderInput Sender, ScheduleInput Schedule, DateTime? ActiveFrom, DateTime? ActiveUntil,
     int HoldoutPercent, int Priority, CampaignPolicy Policy, CampaignOffer? Offer, DateTime CreatedAt, DateTime UpdatedAt);
 
+public sealed record RunReport(long Id, DateTime Slot, string State, int SegmentVersion, int TemplateVersion, int Members,
+    Dictionary<string, int> Statuses, DateTime StartedAt, DateTime? FinishedAt, double? DurationSeconds, double? MessagesPerSecond);
+public sealed record DeliveryWhy(string CustomerId, long RunId, string Status, string? Reason, int HoldoutBucket, int HoldoutPercent,
+    int Attempts, DateTime? NotBefore, string? MessageId, string? Reply, DateTime UpdatedAt);
+
 public static partial class CampaignsApi
 {
     public static RouteGroupBuilder MapCampaigns(this RouteGroupBuilder api)
@@ -29,6 +34,9 @@ public static partial class CampaignsApi
         group.MapGet("/{id:long}", Get).WithSummary("One campaign.");
         group.MapPut("/{id:long}", Update).WithSummary("Change a draft (or a paused campaign's rules).");
         group.MapDelete("/{id:long}", Delete).WithSummary("Delete a draft; other campaigns are cancelled instead, keeping their history.");
+        group.MapGet("/{id:long}/runs", Runs).WithSummary("The campaign's runs, newest first, each with its count per delivery status.");
+        group.MapGet("/{id:long}/runs/{runId:long}", Run).WithSummary("One run's report: counts per status, duration and rate.");
+        group.MapGet("/{id:long}/runs/{runId:long}/why/{customerId}", Why).WithSummary("What happened to one customer in one run, and why.");
         foreach (var action in CampaignStates.Actions.Where(a => a is not ("start" or "finish" or "complete")))
             group.MapPost($"/{{id:long}}/{action}", (long id, RetentionDb db, CampaignSchedules schedules, TimeProvider clock, CancellationToken ct) =>
                     TransitionAsync(id, action, db, schedules, clock, ct))
@@ -106,6 +114,48 @@ public static partial class CampaignsApi
         await schedules.SyncAsync(campaign, ct);
         return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct)));
     }
+
+    static async Task<Results<Ok<List<RunReport>>, ProblemHttpResult>> Runs(long id, RetentionDb db, CancellationToken ct)
+    {
+        if (!await db.Campaigns.AnyAsync(c => c.Id == id, ct)) return NotFound(id);
+        var runs = await db.CampaignRuns.AsNoTracking().Where(r => r.CampaignId == id).OrderByDescending(r => r.Slot).ToListAsync(ct);
+        var reports = new List<RunReport>();
+        foreach (var run in runs) reports.Add(await ReportAsync(db, run, ct));
+        return TypedResults.Ok(reports);
+    }
+
+    static async Task<Results<Ok<RunReport>, ProblemHttpResult>> Run(long id, long runId, RetentionDb db, CancellationToken ct)
+    {
+        var run = await db.CampaignRuns.AsNoTracking().FirstOrDefaultAsync(r => r.Id == runId && r.CampaignId == id, ct);
+        return run is null ? RunNotFound(id, runId) : TypedResults.Ok(await ReportAsync(db, run, ct));
+    }
+
+    static async Task<Results<Ok<DeliveryWhy>, ProblemHttpResult>> Why(long id, long runId, string customerId, RetentionDb db, CancellationToken ct)
+    {
+        var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
+        if (campaign is null) return NotFound(id);
+        if (!await db.CampaignRuns.AnyAsync(r => r.Id == runId && r.CampaignId == id, ct)) return RunNotFound(id, runId);
+        var customer = await db.Customers.AsNoTracking().Where(c => c.ExternalId == customerId).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct);
+        if (customer is null) return Customers.CustomersApi.NotFound(customerId);
+        var delivery = await db.Deliveries.AsNoTracking().FirstOrDefaultAsync(d => d.RunId == runId && d.CustomerId == customer, ct);
+        return delivery is null
+            ? TypedResults.Problem(title: "Not in this run.", detail: $"Customer '{customerId}' was not a member of the segment when run {runId} took its snapshot.", statusCode: 404)
+            : TypedResults.Ok(new DeliveryWhy(customerId, runId, delivery.Status, delivery.Reason, CampaignRuns.HoldoutBucket(id, customer.Value),
+                campaign.HoldoutPercent, delivery.Attempts, delivery.NotBefore, delivery.MessageId, delivery.Reply, delivery.UpdatedAt));
+    }
+
+    static async Task<RunReport> ReportAsync(RetentionDb db, CampaignRun run, CancellationToken ct)
+    {
+        var statuses = await db.Deliveries.Where(d => d.RunId == run.Id).GroupBy(d => d.Status)
+            .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct);
+        double? duration = run.FinishedAt is { } end ? (end - run.StartedAt).TotalSeconds : null;
+        var sent = statuses.GetValueOrDefault(DeliveryStatuses.Sent);
+        return new RunReport(run.Id, run.Slot, run.State, run.SegmentVersion, run.TemplateVersion, run.Members, statuses, run.StartedAt, run.FinishedAt,
+            duration, duration is > 0 ? Math.Round(sent / duration.Value, 1) : null);
+    }
+
+    static ProblemHttpResult RunNotFound(long id, long runId) =>
+        TypedResults.Problem(title: "Run not found.", detail: $"Campaign {id} has no run {runId}.", statusCode: 404);
 
     /// <summary>What stops a campaign from being scheduled: a template with errors, a send time or active period in the past.</summary>
     static async Task<ProblemHttpResult?> ReadinessProblemAsync(Campaign campaign, RetentionDb db, TimeProvider clock, CancellationToken ct)

@@ -108,5 +108,17 @@ public sealed class CampaignRunTests
         Assert.Equal(files.Length, headers.Distinct().Count());
         Assert.All(headers, h => Assert.StartsWith($"{run.Id}-", h));
         Assert.All(files, f => Assert.Contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click", File.ReadAllText(f)));
+
+        var report = (await (await app.Api.GetAsync($"/api/campaigns/{id}/runs")).JsonAsync(200)).EnumerateArray().Single();
+        Assert.Equal(240, report.GetProperty("members").GetInt32());
+        Assert.Equal(files.Length, report.GetProperty("statuses").GetProperty("sent").GetInt32());
+        Assert.Equal(ledger.Count(d => d.Status == DeliveryStatuses.Skipped), report.GetProperty("statuses").GetProperty("skipped").GetInt32());
+        Assert.Equal("completed", report.GetProperty("state").GetString());
+        var skippedOne = externalIds.First(e => ledger.Single(d => d.CustomerId == e.Key).Status == DeliveryStatuses.Skipped).Value;
+        var why = await (await app.Api.GetAsync($"/api/campaigns/{id}/runs/{run.Id}/why/K{skippedOne}")).JsonAsync(200);
+        Assert.Equal("skipped", why.GetProperty("status").GetString());
+        Assert.Equal("no marketing consent at send time", why.GetProperty("reason").GetString());
+        Assert.Equal(404, (int)(await app.Api.GetAsync($"/api/campaigns/{id}/runs/{run.Id}/why/nobody")).StatusCode);
+        Assert.Equal(404, (int)(await app.Api.GetAsync($"/api/campaigns/{id}/runs/999999")).StatusCode);
     }
 }
