@@ -28,7 +28,7 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
         var version = await db.TemplateVersions.AsNoTracking().FirstAsync(v => v.TemplateId == campaign.TemplateId && v.Version == run.TemplateVersion, ct);
         await ReleaseOrphansAsync(runId, ct);
 
-        int sent = 0, failed = 0, retrying = 0, skipped = 0, inDoubt = 0;
+        int sent = 0, failed = 0, retrying = 0, skipped = 0, inDoubt = 0, deferred = 0;
         while (!ct.IsCancellationRequested)
         {
             if (await db.Campaigns.Where(c => c.Id == campaign.Id).Select(c => c.State).FirstAsync(ct) != CampaignStates.Running) break; // paused or cancelled
@@ -42,12 +42,32 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
             }
             var recipients = await models.BuildAsync(allowed, version.Content.Keys, campaign.DefaultLocale,
                 new CampaignView { Name = campaign.Name, Key = campaign.Id.ToString(CultureInfo.InvariantCulture) }, null, ct);
+            var now = clock.GetUtcNow().UtcDateTime;
+            var zones = await db.Customers.Where(c => allowed.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.TimeZone, ct);
+            var recent = await RecentSendsAsync(allowed, campaign.Policy, now, ct);
             foreach (var customerId in allowed)
             {
                 if (!recipients.TryGetValue(customerId, out var recipient))
                 {
                     await RecordAsync(runId, customerId, fireInstanceId, DeliveryStatuses.Skipped, "the customer no longer exists", null, null, ct);
                     skipped++;
+                    continue;
+                }
+                var decision = SendPolicy.Decide(campaign, now, run.ValidUntil, zones.GetValueOrDefault(customerId, shop.Value.TimeZone),
+                    recent.GetValueOrDefault(customerId, []));
+                if (decision.Status == DeliveryStatuses.Skipped)
+                {
+                    await RecordAsync(runId, customerId, fireInstanceId, DeliveryStatuses.Skipped, decision.Reason, null, null, ct);
+                    skipped++;
+                    continue;
+                }
+                if (decision.Status == DeliveryStatuses.Deferred)
+                {
+                    await db.Deliveries.Where(d => d.RunId == runId && d.CustomerId == customerId && d.ClaimedBy == fireInstanceId).ExecuteUpdateAsync(u => u
+                        .SetProperty(d => d.Status, DeliveryStatuses.Deferred).SetProperty(d => d.Reason, decision.Reason)
+                        .SetProperty(d => d.NotBefore, decision.NotBefore).SetProperty(d => d.ClaimedBy, (string?)null)
+                        .SetProperty(d => d.UpdatedAt, now), ct);
+                    deferred++;
                     continue;
                 }
                 var outcome = await SendOneAsync(run, campaign, version, recipient, fireInstanceId, ct);
@@ -60,11 +80,13 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
                 }
             }
         }
-        var next = await db.Deliveries.Where(d => d.RunId == runId && d.Status == DeliveryStatuses.Pending && d.NotBefore != null)
+        var next = await db.Deliveries
+            .Where(d => d.RunId == runId && (d.Status == DeliveryStatuses.Pending || d.Status == DeliveryStatuses.Deferred) && d.NotBefore != null)
             .MinAsync(d => d.NotBefore, ct);
         var finished = await TryFinishAsync(run, campaign, ct);
-        log.LogInformation("Run {RunId}: {Sent} sent, {Failed} failed, {Retrying} to retry, {Skipped} skipped, {InDoubt} in doubt.", runId, sent, failed, retrying, skipped, inDoubt);
-        return new Progress(sent, failed, retrying, skipped, inDoubt, finished ? null : next, finished);
+        log.LogInformation("Run {RunId}: {Sent} sent, {Failed} failed, {Retrying} to retry, {Deferred} deferred, {Skipped} skipped, {InDoubt} in doubt.",
+            runId, sent, failed, retrying, deferred, skipped, inDoubt);
+        return new Progress(sent, failed, retrying + deferred, skipped, inDoubt, finished ? null : next, finished);
     }
 
     async Task<SendOutcome> SendOneAsync(CampaignRun run, Campaign campaign, TemplateVersion version, Recipient recipient, string me, CancellationToken ct)
@@ -121,7 +143,7 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
             UPDATE deliveries SET status = 'claimed', claimed_by = {0}, updated_at = {1}
             WHERE run_id = {2} AND customer_id IN (
                 SELECT customer_id FROM deliveries
-                WHERE run_id = {2} AND status = 'pending' AND (not_before IS NULL OR not_before <= {1})
+                WHERE run_id = {2} AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= {1})
                 ORDER BY customer_id LIMIT {{BatchSize}} {{lockClause}})
             RETURNING customer_id AS "Value"
             """;
@@ -151,6 +173,17 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
             .SetProperty(d => d.Status, status).SetProperty(d => d.Reason, reason).SetProperty(d => d.MessageId, messageId)
             .SetProperty(d => d.Reply, reply).SetProperty(d => d.Attempts, d => d.Attempts + 1)
             .SetProperty(d => d.UpdatedAt, clock.GetUtcNow().UtcDateTime), ct);
+
+    /// <summary>Each customer's marketing emails sent within the longest window the policy looks at.</summary>
+    async Task<Dictionary<long, List<RecentSend>>> RecentSendsAsync(IReadOnlyCollection<long> customerIds, CampaignPolicy policy, DateTime now, CancellationToken ct)
+    {
+        var since = now.AddDays(-Math.Max(policy.FrequencyWindowDays, policy.RepeatAfterDays));
+        var rows = await (from d in db.Deliveries
+                          join r in db.CampaignRuns on d.RunId equals r.Id
+                          where customerIds.Contains(d.CustomerId) && d.Status == DeliveryStatuses.Sent && d.UpdatedAt > since
+                          select new { d.CustomerId, r.CampaignId, d.UpdatedAt }).ToListAsync(ct);
+        return rows.GroupBy(r => r.CustomerId).ToDictionary(g => g.Key, g => g.Select(r => new RecentSend(r.CampaignId, r.UpdatedAt)).ToList());
+    }
 
     /// <summary>Customers whose latest email_marketing event is a grant without an objection (DOMAIN.md).</summary>
     async Task<HashSet<long>> MarketingAllowedAsync(List<long> customerIds, CancellationToken ct)

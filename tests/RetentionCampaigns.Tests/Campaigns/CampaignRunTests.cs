@@ -77,6 +77,7 @@ public sealed class CampaignRunTests
         {
             name = "Everyone once", segmentId = segment.GetProperty("id").GetInt64(), templateKey = "loyalty-thank-you", holdoutPercent = 10,
             schedule = new { kind = "once", sendAt = DateTimeOffset.UtcNow.AddSeconds(1) },
+            policy = new { quietFrom = "", quietUntil = "" }, // this test is about consent and the ledger, at any hour
         })).JsonAsync(201);
         var id = campaign.GetProperty("id").GetInt64();
         await (await app.Api.PostAsJsonAsync("/api/metrics/refresh", new { })).JsonAsync(200);
@@ -120,5 +121,51 @@ public sealed class CampaignRunTests
         Assert.Equal("no marketing consent at send time", why.GetProperty("reason").GetString());
         Assert.Equal(404, (int)(await app.Api.GetAsync($"/api/campaigns/{id}/runs/{run.Id}/why/nobody")).StatusCode);
         Assert.Equal(404, (int)(await app.Api.GetAsync($"/api/campaigns/{id}/runs/999999")).StatusCode);
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task QuietHoursDeferByTheCustomersOwnClock(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        // Quiet hours from an hour ago to an hour from now, on UTC clocks: UTC customers wait, Tokyo customers (9 hours ahead) do not.
+        var now = DateTime.UtcNow;
+        var customers = Enumerable.Range(1, 20).Select(i => new { externalId = $"Q{i}", email = $"q{i}@example.com", timeZone = i % 2 == 0 ? "Etc/UTC" : "Asia/Tokyo" }).ToArray();
+        await (await app.Api.PostAsJsonAsync("/api/customers/batch", new { customers })).JsonAsync(200);
+        foreach (var c in customers)
+            await (await app.Api.PostAsJsonAsync("/api/consents", new
+            {
+                customerId = c.externalId, purpose = "email_marketing", status = "granted", lawfulBasis = "consent", source = "form", occurredAt = DateTimeOffset.UtcNow.AddDays(-1),
+            })).JsonAsync(201);
+        var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "All Q", rule = new { field = "order_count", op = ">=", value = 0 } })).JsonAsync(201);
+        var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
+        {
+            name = "Quiet test", segmentId = segment.GetProperty("id").GetInt64(), templateKey = "loyalty-thank-you",
+            schedule = new { kind = "once", sendAt = DateTimeOffset.UtcNow.AddSeconds(1) },
+            policy = new { quietFrom = now.AddHours(-1).ToString("HH:mm"), quietUntil = now.AddHours(1).ToString("HH:mm") },
+        })).JsonAsync(201);
+        var id = campaign.GetProperty("id").GetInt64();
+        await (await app.Api.PostAsJsonAsync("/api/metrics/refresh", new { })).JsonAsync(200);
+        await (await app.Api.PostAsync($"/api/campaigns/{id}/schedule", null)).JsonAsync(200);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        List<RetentionCampaigns.Campaigns.Delivery> ledger = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            ledger = await app.WithDbAsync(db => db.Deliveries.AsNoTracking().ToListAsync());
+            if (ledger.Count == 20 && ledger.All(d => d.Status is DeliveryStatuses.Sent or DeliveryStatuses.Deferred)) break;
+            await Task.Delay(250);
+        }
+        var zones = await app.WithDbAsync(db => db.Customers.ToDictionaryAsync(c => c.Id, c => c.TimeZone));
+        Assert.All(ledger.Where(d => zones[d.CustomerId] == "Asia/Tokyo"), d => Assert.Equal(DeliveryStatuses.Sent, d.Status));
+        Assert.All(ledger.Where(d => zones[d.CustomerId] == "Etc/UTC"), d =>
+        {
+            Assert.Equal(DeliveryStatuses.Deferred, d.Status);
+            Assert.StartsWith("quiet hours", d.Reason);
+            var expected = new DateTime(now.Year, now.Month, now.Day, now.AddHours(1).Hour, now.AddHours(1).Minute, 0, DateTimeKind.Utc);
+            if (expected < now) expected = expected.AddDays(1);
+            Assert.Equal(expected, d.NotBefore);
+        });
+        Assert.Equal(10, Directory.GetFiles(app.Outbox, "*.eml").Length);
+        Assert.Equal("running", (await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString());
     }
 }
