@@ -73,6 +73,7 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
                 var outcome = await SendOneAsync(run, campaign, version, recipient, fireInstanceId, ct);
                 switch (outcome)
                 {
+                    case null: skipped++; break;
                     case SendOutcome.Accepted: sent++; break;
                     case SendOutcome.Transient: retrying++; break;
                     case SendOutcome.InDoubt: inDoubt++; break;
@@ -89,7 +90,8 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
         return new Progress(sent, failed, retrying + deferred, skipped, inDoubt, finished ? null : next, finished);
     }
 
-    async Task<SendOutcome> SendOneAsync(CampaignRun run, Campaign campaign, TemplateVersion version, Recipient recipient, string me, CancellationToken ct)
+    /// <returns>The transport's outcome, or null when the message was not sent at all (consent withdrawn).</returns>
+    async Task<SendOutcome?> SendOneAsync(CampaignRun run, Campaign campaign, TemplateVersion version, Recipient recipient, string me, CancellationToken ct)
     {
         var model = recipient.Model;
         var rendered = engine.Render(version.Content[model.Customer.Locale], model, models.ClickTracker(recipient));
@@ -105,8 +107,13 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
             // One delivery, one header: servers and tests can count messages per (run, customer).
             Headers = [new("X-RC-Delivery", $"{run.Id}-{recipient.CustomerId}"), new("Feedback-ID", $"{run.Id}:{campaign.Id}:rc")],
         };
-        // The mark that makes a crash from here on show as "in doubt" rather than as a message to send again.
-        if (!await MarkSendingAsync(run.Id, recipient.CustomerId, me, ct)) return SendOutcome.Permanent;
+        // The mark that makes a crash from here on show as "in doubt" rather than as a message to send again. It
+        // re-checks consent in the same statement, so a withdrawal committed by now stops this message.
+        if (!await MarkSendingAsync(run.Id, recipient.CustomerId, me, ct))
+        {
+            await RecordAsync(run.Id, recipient.CustomerId, me, DeliveryStatuses.Skipped, "marketing consent withdrawn before sending", null, null, ct);
+            return null;
+        }
         var result = await transport.SendAsync(message, ct);
         switch (result.Outcome)
         {
@@ -165,7 +172,10 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
     }
 
     async Task<bool> MarkSendingAsync(long runId, long customerId, string me, CancellationToken ct) =>
-        await db.Deliveries.Where(d => d.RunId == runId && d.CustomerId == customerId && d.Status == DeliveryStatuses.Claimed && d.ClaimedBy == me)
+        await db.Deliveries.Where(d => d.RunId == runId && d.CustomerId == customerId && d.Status == DeliveryStatuses.Claimed && d.ClaimedBy == me
+                && db.ConsentEvents.Where(e => e.CustomerId == customerId && e.Purpose == "email_marketing")
+                    .OrderByDescending(e => e.OccurredAt).ThenByDescending(e => e.Id)
+                    .Select(e => e.Status == "granted" && !e.Objection).FirstOrDefault())
             .ExecuteUpdateAsync(u => u.SetProperty(d => d.Status, DeliveryStatuses.Sending).SetProperty(d => d.UpdatedAt, clock.GetUtcNow().UtcDateTime), ct) == 1;
 
     Task RecordAsync(long runId, long customerId, string me, string status, string? reason, string? messageId, string? reply, CancellationToken ct) =>

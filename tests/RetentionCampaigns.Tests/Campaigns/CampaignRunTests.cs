@@ -168,4 +168,42 @@ public sealed class CampaignRunTests
         Assert.Equal(10, Directory.GetFiles(app.Outbox, "*.eml").Length);
         Assert.Equal("running", (await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString());
     }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task AWithdrawalAfterTheSnapshotStopsThatCustomersMessage(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var customers = Enumerable.Range(1, 30).Select(i => new { externalId = $"W{i}", email = $"w{i}@example.com" }).ToArray();
+        await (await app.Api.PostAsJsonAsync("/api/customers/batch", new { customers })).JsonAsync(200);
+        foreach (var c in customers)
+            await (await app.Api.PostAsJsonAsync("/api/consents", new
+            {
+                customerId = c.externalId, purpose = "email_marketing", status = "granted", lawfulBasis = "consent", source = "form", occurredAt = DateTimeOffset.UtcNow.AddDays(-2),
+            })).JsonAsync(201);
+        var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "All W", rule = new { field = "order_count", op = ">=", value = 0 } })).JsonAsync(201);
+        var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
+        {
+            name = "Withdrawal test", segmentId = segment.GetProperty("id").GetInt64(), templateKey = "re-engagement",
+            schedule = new { kind = "once", sendAt = DateTimeOffset.UtcNow.AddDays(1) }, policy = new { quietFrom = "", quietUntil = "" },
+        })).JsonAsync(201);
+        var id = campaign.GetProperty("id").GetInt64();
+        await (await app.Api.PostAsJsonAsync("/api/metrics/refresh", new { })).JsonAsync(200);
+        await (await app.Api.PostAsync($"/api/campaigns/{id}/schedule", null)).JsonAsync(200);
+
+        // The run takes its snapshot; then a third of the customers unsubscribe before anything is sent.
+        var run = await app.ServiceAsync<CampaignRuns, CampaignRun?>(runs => runs.StartAsync(id, DateTime.UtcNow.Date, CancellationToken.None));
+        Assert.Equal(30, run!.Members);
+        foreach (var i in Enumerable.Range(1, 30).Where(i => i % 3 == 0))
+            await (await app.Api.PostAsJsonAsync("/api/consents", new
+            {
+                customerId = $"W{i}", purpose = "email_marketing", status = "withdrawn", source = "unsubscribe_link", occurredAt = DateTimeOffset.UtcNow,
+            })).JsonAsync(201);
+
+        var progress = await app.ServiceAsync<CampaignSender, CampaignSender.Progress>(sender => sender.SendAsync(run.Id, "test-send-job", CancellationToken.None));
+        Assert.Equal((20, 10, 0, true), (progress.Sent, progress.Skipped, progress.Failed, progress.RunFinished));
+        var ledger = await app.WithDbAsync(db => db.Deliveries.AsNoTracking().Where(d => d.RunId == run.Id).Join(db.Customers, d => d.CustomerId, c => c.Id, (d, c) => new { c.ExternalId, d.Status }).ToListAsync());
+        Assert.All(ledger, d => Assert.Equal(int.Parse(d.ExternalId[1..]) % 3 == 0 ? DeliveryStatuses.Skipped : DeliveryStatuses.Sent, d.Status));
+        Assert.Equal(20, Directory.GetFiles(app.Outbox, "*.eml").Length);
+        Assert.Equal("completed", (await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString());
+    }
 }
