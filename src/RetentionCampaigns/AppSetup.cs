@@ -46,6 +46,7 @@ public static class AppSetup
         services.AddScoped<CampaignRuns>();
         services.AddScoped<CampaignSchedules>();
         services.AddScoped<CampaignSender>();
+        services.AddSingleton<SendRateLimits>();
         if (command.Verb is null)
         {
             services.AddHostedService<StartupTasks>();

@@ -14,7 +14,7 @@ namespace RetentionCampaigns.Campaigns;
 /// doubt; rows it had only claimed go back to pending. Consent is checked per batch just before sending.
 /// </summary>
 public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, TemplateModelBuilder models, IMailTransport transport,
-    IOptions<ShopOptions> shop, TimeProvider clock, ILogger<CampaignSender> log)
+    SendRateLimits rates, CampaignSchedules schedules, IOptions<ShopOptions> shop, TimeProvider clock, ILogger<CampaignSender> log)
 {
     const int BatchSize = 100;
     static readonly TimeSpan[] Backoff = [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1)];
@@ -80,6 +80,11 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
                     default: failed++; break;
                 }
             }
+            if (TooManyErrors(sent, failed + retrying + inDoubt))
+            {
+                await PauseForErrorsAsync(campaign.Id, sent, failed + retrying + inDoubt, ct);
+                break;
+            }
         }
         var next = await db.Deliveries
             .Where(d => d.RunId == runId && (d.Status == DeliveryStatuses.Pending || d.Status == DeliveryStatuses.Deferred) && d.NotBefore != null)
@@ -114,6 +119,7 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
             await RecordAsync(run.Id, recipient.CustomerId, me, DeliveryStatuses.Skipped, "marketing consent withdrawn before sending", null, null, ct);
             return null;
         }
+        await rates.WaitAsync(campaign.Id, campaign.Policy.RatePerMinute, ct);
         var result = await transport.SendAsync(message, ct);
         switch (result.Outcome)
         {
@@ -139,6 +145,20 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
                 break;
         }
         return result.Outcome;
+    }
+
+    /// <summary>At least 20 errors and more errors than successes: the server or the list is in trouble; stop and let a person look.</summary>
+    static bool TooManyErrors(int sent, int errors) => errors >= 20 && errors > sent;
+
+    async Task PauseForErrorsAsync(long campaignId, int sent, int errors, CancellationToken ct)
+    {
+        var campaign = await db.Campaigns.FirstAsync(c => c.Id == campaignId, ct);
+        if (!CampaignStates.Allowed(campaign.State, "pause", out var paused)) return;
+        campaign.State = paused;
+        campaign.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(ct);
+        await schedules.SyncAsync(campaign, ct);
+        log.LogWarning("Campaign {CampaignId} paused: {Errors} delivery errors against {Sent} sent in this job. Resume it once the cause is fixed.", campaignId, errors, sent);
     }
 
     /// <summary>Claims up to a batch of due pending rows for this job; on PostgreSQL other nodes skip the locked ones.</summary>
