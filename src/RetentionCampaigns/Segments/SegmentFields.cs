@@ -37,6 +37,8 @@ public static class SegmentFields
         Same("last_order_at", FieldType.Date, "m.last_order_at"),
         Same("first_order_at", FieldType.Date, "m.first_order_at"),
         Same("signed_up_at", FieldType.Date, "c.signed_up_at"),
+        // From the delivery ledger: "no marketing email for 14 days" is last_marketing_email_at < "14 days ago" or is empty.
+        Same("last_marketing_email_at", FieldType.Date, "(SELECT MAX(d.updated_at) FROM deliveries AS d WHERE d.customer_id = c.id AND d.status = 'sent')"),
         Same("locale", FieldType.Text, "c.locale"),
         Same("country", FieldType.Text, "c.country"),
         Same("tags", FieldType.Tags, "c.tags"),

@@ -205,5 +205,17 @@ public sealed class CampaignRunTests
         Assert.All(ledger, d => Assert.Equal(int.Parse(d.ExternalId[1..]) % 3 == 0 ? DeliveryStatuses.Skipped : DeliveryStatuses.Sent, d.Status));
         Assert.Equal(20, Directory.GetFiles(app.Outbox, "*.eml").Length);
         Assert.Equal("completed", (await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString());
+
+        // The ledger feeds segments: who got a marketing email in the last day, and who never did.
+        var recently = await (await app.Api.PostAsJsonAsync("/api/segments/preview", new
+        {
+            rule = new { field = "last_marketing_email_at", op = ">=", value = "1 day ago" },
+        })).JsonAsync(200);
+        Assert.Equal(20, recently.GetProperty("count").GetInt64());
+        var never = await (await app.Api.PostAsJsonAsync("/api/segments/preview", new
+        {
+            rule = new { field = "last_marketing_email_at", op = "is empty" },
+        })).JsonAsync(200);
+        Assert.Equal(10, never.GetProperty("count").GetInt64());
     }
 }
