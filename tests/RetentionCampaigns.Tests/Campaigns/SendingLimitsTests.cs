@@ -48,36 +48,15 @@ public sealed class SendingLimitsTests
     public async Task TooManyRefusalsPauseTheCampaign(DatabaseProvider store)
     {
         // A server that refuses every recipient with 5xx.
-        var port = FreePort();
-        var start = new ProcessStartInfo("/usr/sbin/smtp-sink") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in (Environment.UserName == "root" ? new[] { "-u", "nobody" } : []).Concat(["-f", "RCPT", $"127.0.0.1:{port}", "10"]))
-            start.ArgumentList.Add(argument);
-        using var sink = Process.Start(start)!;
-        try
-        {
-            await using var app = await RetentionApp.StartAsync(store, new Dictionary<string, string>
-            {
-                ["Mail:Transport"] = "Smtp", ["Mail:Smtp:Host"] = "127.0.0.1", ["Mail:Smtp:Port"] = port.ToString(), ["Mail:Smtp:Security"] = "None",
-            });
-            var (id, run) = await SnapshotAsync(app, 150, new { quietFrom = "", quietUntil = "" });
-            await app.ServiceAsync<CampaignSender, CampaignSender.Progress>(sender => sender.SendAsync(run.Id, "errors-test", CancellationToken.None));
-            Assert.Equal("paused", (await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString());
-            var statuses = await app.WithDbAsync(db => db.Deliveries.Where(d => d.RunId == run.Id).GroupBy(d => d.Status).ToDictionaryAsync(g => g.Key, g => g.Count()));
-            Assert.Equal(100, statuses[DeliveryStatuses.Failed]); // the first batch, then the pause
-            Assert.Equal(50, statuses[DeliveryStatuses.Pending]);
-            var why = await app.WithDbAsync(db => db.Deliveries.FirstAsync(d => d.RunId == run.Id && d.Status == DeliveryStatuses.Failed));
-            Assert.StartsWith("500 5.3.0", why.Reply);
-        }
-        finally
-        {
-            sink.Kill();
-        }
-    }
-
-    static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        using var sink = await SmtpSink.StartAsync("-f", "RCPT");
+        await using var app = await RetentionApp.StartAsync(store, sink.AppSettings());
+        var (id, run) = await SnapshotAsync(app, 150, new { quietFrom = "", quietUntil = "" });
+        await app.ServiceAsync<CampaignSender, CampaignSender.Progress>(sender => sender.SendAsync(run.Id, "errors-test", CancellationToken.None));
+        Assert.Equal("paused", (await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString());
+        var statuses = await app.WithDbAsync(db => db.Deliveries.Where(d => d.RunId == run.Id).GroupBy(d => d.Status).ToDictionaryAsync(g => g.Key, g => g.Count()));
+        Assert.Equal(100, statuses[DeliveryStatuses.Failed]); // the first batch, then the pause
+        Assert.Equal(50, statuses[DeliveryStatuses.Pending]);
+        var why = await app.WithDbAsync(db => db.Deliveries.FirstAsync(d => d.RunId == run.Id && d.Status == DeliveryStatuses.Failed));
+        Assert.StartsWith("500 5.3.0", why.Reply);
     }
 }

@@ -169,20 +169,12 @@ public sealed class TemplatesApiTests
         // Postfix's smtp-sink on a free port, writing each received message to a file.
         var dump = Path.Combine(Path.GetTempPath(), "rc-sink-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dump);
-        var port = FreePort();
-        var start = new System.Diagnostics.ProcessStartInfo("/usr/sbin/smtp-sink") { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var argument in (Environment.UserName == "root" ? new[] { "-u", "root" } : []).Concat(["-d", dump + "/%H%M%S.", $"127.0.0.1:{port}", "10"]))
-            start.ArgumentList.Add(argument);
-        using var sink = System.Diagnostics.Process.Start(start)!;
         try
         {
-            await using var app = await RetentionApp.StartAsync(store, new Dictionary<string, string>
-            {
-                ["Mail:Transport"] = "Smtp", ["Mail:Smtp:Host"] = "127.0.0.1", ["Mail:Smtp:Port"] = port.ToString(), ["Mail:Smtp:Security"] = "None",
-            });
-            await Task.Delay(300); // smtp-sink binds quickly; a first connect error would be a transient failure
+            using var sink = await SmtpSink.StartAsync("-d", dump + "/%H%M%S.");
+            await using var app = await RetentionApp.StartAsync(store, sink.AppSettings());
             var sent = await (await app.Api.PostAsJsonAsync("/api/templates/win-back/test-send", new { to = "marketing@shop.example" })).JsonAsync(200);
-            Assert.Equal($"SMTP server 127.0.0.1:{port}", sent.GetProperty("transport").GetString());
+            Assert.Equal($"SMTP server 127.0.0.1:{sink.Port}", sent.GetProperty("transport").GetString());
             var deadline = DateTime.UtcNow.AddSeconds(10);
             var messageId = sent.GetProperty("messageId").GetString()!;
             while (!Directory.GetFiles(dump, "*", SearchOption.AllDirectories).Any(f => File.ReadAllText(f).Contains(messageId)) && DateTime.UtcNow < deadline)
@@ -192,16 +184,8 @@ public sealed class TemplatesApiTests
         }
         finally
         {
-            sink.Kill();
             Directory.Delete(dump, recursive: true);
         }
-    }
-
-    static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [Theory, ClassData(typeof(BothStores))]
