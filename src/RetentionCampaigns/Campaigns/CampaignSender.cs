@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Quartz;
+using RetentionCampaigns.Consent;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Mail;
 using RetentionCampaigns.Templates;
@@ -216,15 +217,9 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
     }
 
     /// <summary>Customers whose latest email_marketing event is a grant without an objection (DOMAIN.md).</summary>
-    async Task<HashSet<long>> MarketingAllowedAsync(List<long> customerIds, CancellationToken ct)
-    {
-        var events = await db.ConsentEvents.AsNoTracking()
-            .Where(e => customerIds.Contains(e.CustomerId) && e.Purpose == "email_marketing")
-            .Select(e => new { e.CustomerId, e.Status, e.Objection, e.OccurredAt, e.Id }).ToListAsync(ct);
-        return events.GroupBy(e => e.CustomerId)
-            .Select(g => g.OrderByDescending(e => e.OccurredAt).ThenByDescending(e => e.Id).First())
-            .Where(e => e.Status == "granted" && !e.Objection).Select(e => e.CustomerId).ToHashSet();
-    }
+    async Task<HashSet<long>> MarketingAllowedAsync(List<long> customerIds, CancellationToken ct) =>
+        (await ConsentApi.CurrentStatesAsync(db, customerIds, ct))
+            .Where(c => c.Value["email_marketing"] is { Status: "granted", Objection: false }).Select(c => c.Key).ToHashSet();
 
     /// <summary>A run is over when nothing is left to send or retry; then a one-off campaign completes and a recurring one waits.</summary>
     async Task<bool> TryFinishAsync(CampaignRun run, Campaign campaign, CancellationToken ct)

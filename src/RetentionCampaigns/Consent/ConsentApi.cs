@@ -96,10 +96,16 @@ public static class ConsentApi
             events.Select(e => AsItem(e, customerId)).ToList()));
     }
 
-    public static async Task<IReadOnlyDictionary<string, ConsentState>> CurrentStateAsync(RetentionDb db, long customerId, CancellationToken ct)
+    public static async Task<IReadOnlyDictionary<string, ConsentState>> CurrentStateAsync(RetentionDb db, long customerId, CancellationToken ct) =>
+        (await CurrentStatesAsync(db, [customerId], ct))[customerId];
+
+    /// <summary>The current state per purpose of many customers at once (one query), for rendering and sending in batches.</summary>
+    public static async Task<Dictionary<long, IReadOnlyDictionary<string, ConsentState>>> CurrentStatesAsync(
+        RetentionDb db, IReadOnlyCollection<long> customerIds, CancellationToken ct)
     {
-        var events = await db.ConsentEvents.AsNoTracking().Where(e => e.CustomerId == customerId).ToListAsync(ct);
-        return StateFrom(events);
+        var events = await db.ConsentEvents.AsNoTracking().Where(e => customerIds.Contains(e.CustomerId)).ToListAsync(ct);
+        var byCustomer = events.ToLookup(e => e.CustomerId);
+        return customerIds.Distinct().ToDictionary(id => id, id => StateFrom(byCustomer[id]));
     }
 
     /// <summary>The latest event per purpose decides; ties on time go to the later-recorded event.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using RetentionCampaigns.Consent;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Links;
@@ -34,12 +35,7 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
             .ToListAsync(ct))
             .GroupBy(x => x.CustomerId)
             .ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.Items).ThenBy(x => x.Category, StringComparer.Ordinal).First().Category!);
-        var consent = (await db.ConsentEvents.AsNoTracking()
-                .Where(e => customerIds.Contains(e.CustomerId) && (e.Purpose == "email_marketing" || e.Purpose == "tracking"))
-                .Select(e => new { e.CustomerId, e.Purpose, e.Status, e.LawfulBasis, e.OccurredAt, e.Id })
-                .ToListAsync(ct))
-            .GroupBy(e => (e.CustomerId, e.Purpose))
-            .ToDictionary(g => g.Key, g => g.OrderByDescending(e => e.OccurredAt).ThenByDescending(e => e.Id).First());
+        var consent = await ConsentApi.CurrentStatesAsync(db, customerIds, ct);
 
         var sender = new SenderView { Name = shop.Name, Email = shop.SenderEmail, PostalAddress = shop.PostalAddress };
         var result = new Dictionary<long, Recipient>(customers.Count);
@@ -48,8 +44,8 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
             var locale = ChooseLocale(customer.Locale, templateLocales, fallbackLocale ?? shop.DefaultLocale);
             var format = LocaleFormat.For(locale);
             metrics.TryGetValue(customer.Id, out var m);
-            var basis = consent.GetValueOrDefault((customer.Id, "email_marketing"))?.LawfulBasis;
-            var tracks = consent.GetValueOrDefault((customer.Id, "tracking"))?.Status == "granted";
+            var basis = consent[customer.Id]["email_marketing"].LawfulBasis;
+            var tracks = consent[customer.Id]["tracking"].Status == "granted";
             var model = new TemplateModel
             {
                 Customer = View(customer, locale, format),
