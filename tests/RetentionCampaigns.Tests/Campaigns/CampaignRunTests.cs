@@ -67,11 +67,7 @@ public sealed class CampaignRunTests
         await using var app = await RetentionApp.StartAsync(store);
         var customers = Enumerable.Range(1, 240).Select(i => new { externalId = $"K{i}", email = $"k{i}@example.com", firstName = $"Kim{i}", locale = i % 3 == 0 ? "en" : "de" }).ToArray();
         await (await app.Api.PostAsJsonAsync("/api/customers/batch", new { customers })).JsonAsync(200);
-        foreach (var i in Enumerable.Range(1, 240).Where(i => i % 4 != 0))
-            await (await app.Api.PostAsJsonAsync("/api/consents", new
-            {
-                customerId = $"K{i}", purpose = "email_marketing", status = "granted", lawfulBasis = "consent", source = "form", occurredAt = DateTimeOffset.UtcNow.AddDays(-3),
-            })).JsonAsync(201);
+        await CampaignTestKit.GrantMarketingAsync(app, Enumerable.Range(1, 240).Where(i => i % 4 != 0).Select(i => $"K{i}"), daysAgo: 3);
         var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "Everyone", rule = new { field = "order_count", op = ">=", value = 0 } })).JsonAsync(201);
         var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
         {
@@ -131,11 +127,7 @@ public sealed class CampaignRunTests
         var now = DateTime.UtcNow;
         var customers = Enumerable.Range(1, 20).Select(i => new { externalId = $"Q{i}", email = $"q{i}@example.com", timeZone = i % 2 == 0 ? "Etc/UTC" : "Asia/Tokyo" }).ToArray();
         await (await app.Api.PostAsJsonAsync("/api/customers/batch", new { customers })).JsonAsync(200);
-        foreach (var c in customers)
-            await (await app.Api.PostAsJsonAsync("/api/consents", new
-            {
-                customerId = c.externalId, purpose = "email_marketing", status = "granted", lawfulBasis = "consent", source = "form", occurredAt = DateTimeOffset.UtcNow.AddDays(-1),
-            })).JsonAsync(201);
+        await CampaignTestKit.GrantMarketingAsync(app, customers.Select(c => c.externalId), daysAgo: 1);
         var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "All Q", rule = new { field = "order_count", op = ">=", value = 0 } })).JsonAsync(201);
         var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
         {
@@ -175,11 +167,7 @@ public sealed class CampaignRunTests
         await using var app = await RetentionApp.StartAsync(store);
         var customers = Enumerable.Range(1, 30).Select(i => new { externalId = $"W{i}", email = $"w{i}@example.com" }).ToArray();
         await (await app.Api.PostAsJsonAsync("/api/customers/batch", new { customers })).JsonAsync(200);
-        foreach (var c in customers)
-            await (await app.Api.PostAsJsonAsync("/api/consents", new
-            {
-                customerId = c.externalId, purpose = "email_marketing", status = "granted", lawfulBasis = "consent", source = "form", occurredAt = DateTimeOffset.UtcNow.AddDays(-2),
-            })).JsonAsync(201);
+        await CampaignTestKit.GrantMarketingAsync(app, customers.Select(c => c.externalId), daysAgo: 2);
         var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "All W", rule = new { field = "order_count", op = ">=", value = 0 } })).JsonAsync(201);
         var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
         {

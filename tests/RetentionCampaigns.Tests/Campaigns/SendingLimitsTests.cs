@@ -13,11 +13,7 @@ public sealed class SendingLimitsTests
     {
         var list = Enumerable.Range(1, customers).Select(i => new { externalId = $"L{i}", email = $"l{i}@example.com" }).ToArray();
         await (await app.Api.PostAsJsonAsync("/api/customers/batch", new { customers = list })).JsonAsync(200);
-        foreach (var c in list)
-            await (await app.Api.PostAsJsonAsync("/api/consents", new
-            {
-                customerId = c.externalId, purpose = "email_marketing", status = "granted", lawfulBasis = "consent", source = "form", occurredAt = DateTimeOffset.UtcNow.AddDays(-2),
-            })).JsonAsync(201);
+        await CampaignTestKit.GrantMarketingAsync(app, list.Select(c => c.externalId), daysAgo: 2);
         var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "All L", rule = new { field = "order_count", op = ">=", value = 0 } })).JsonAsync(201);
         var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
         {
