@@ -115,10 +115,7 @@ public sealed class CampaignRuns(RetentionDb db, TimeProvider clock, ILogger<Cam
                 select.Transaction = tx.GetDbTransaction();
                 select.CommandText = "INSERT INTO deliveries (run_id, customer_id, status, reason, updated_at) " + select.CommandText
                                      + " ON CONFLICT (run_id, customer_id) DO NOTHING";
-                AddParameter(select, "@run", run.Id);
-                AddParameter(select, "@campaign", campaign.Id);
-                AddParameter(select, "@holdout", campaign.HoldoutPercent);
-                AddParameter(select, "@now", now);
+                select.WithParameters([("@run", run.Id), ("@campaign", campaign.Id), ("@holdout", campaign.HoldoutPercent), ("@now", now)]);
                 await select.ExecuteNonQueryAsync(ct);
             }
             var counts = await db.Deliveries.Where(d => d.RunId == run.Id)
@@ -134,14 +131,6 @@ public sealed class CampaignRuns(RetentionDb db, TimeProvider clock, ILogger<Cam
         {
             await db.Database.CloseConnectionAsync();
         }
-    }
-
-    static void AddParameter(System.Data.Common.DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }
 

@@ -12,7 +12,13 @@ public static class SqlCommands
         command.Transaction = tx;
         command.CommandText = sql;
         command.CommandTimeout = timeoutSeconds;
-        foreach (var (name, value) in parameters ?? [])
+        return command.WithParameters(parameters ?? []);
+    }
+
+    /// <summary>Adds named parameters to a command (null as DBNull).</summary>
+    public static DbCommand WithParameters(this DbCommand command, IEnumerable<(string Name, object? Value)> parameters)
+    {
+        foreach (var (name, value) in parameters)
         {
             var p = command.CreateParameter();
             p.ParameterName = name;
