@@ -23,5 +23,7 @@ public interface IMailTransport
 {
     /// <summary>A short description for logs and reports, e.g. "pickup folder /srv/outbox".</summary>
     string Description { get; }
+    /// <summary>How many messages may be on their way at once (an SMTP pool's connections).</summary>
+    int MaxInFlight { get; }
     Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken ct);
 }

@@ -10,6 +10,7 @@ public sealed class PickupTransport(string directory, TimeProvider? clock = null
 
     public string Directory { get; } = Path.GetFullPath(directory);
     public string Description => $"pickup folder {Directory}";
+    public int MaxInFlight => 4;
 
     public async Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken ct)
     {

@@ -16,6 +16,7 @@ public sealed class SmtpTransport(SmtpOptions options) : IMailTransport, IAsyncD
     int connectionsOpened;
 
     public string Description => $"SMTP server {options.Host}:{options.Port}";
+    public int MaxInFlight => Math.Max(1, options.PoolSize);
     /// <summary>Connections opened so far (for tests and the benchmark: a pool should open few).</summary>
     public int ConnectionsOpened => connectionsOpened;
 

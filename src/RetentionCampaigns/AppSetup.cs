@@ -18,6 +18,7 @@ using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Segments;
 using RetentionCampaigns.Surveys;
+using RetentionCampaigns.Suppressions;
 using RetentionCampaigns.Templates;
 
 namespace RetentionCampaigns;
@@ -39,6 +40,7 @@ public static class AppSetup
             .Configure<IConfiguration>((options, configuration) => options.PublicBaseUrl = configuration["PublicBaseUrl"] ?? options.PublicBaseUrl);
         services.AddSingleton(LoadLinkTokens);
         services.AddSingleton<LinkBuilder>();
+        services.AddSingleton(LoadSuppressionList);
         services.AddSingleton<TemplateEngine>();
         services.AddSingleton<TemplateValidator>();
         services.AddScoped<TemplateModelBuilder>();
@@ -46,6 +48,8 @@ public static class AppSetup
         services.AddScoped<CampaignRuns>();
         services.AddScoped<CampaignSchedules>();
         services.AddScoped<CampaignSender>();
+        services.AddScoped<DeliveryLedger>();
+        services.AddSingleton<SendWindow>();
         services.AddSingleton<SendRateLimits>();
         if (command.Verb is null)
         {
@@ -72,6 +76,14 @@ public static class AppSetup
         using var scope = services.CreateScope();
         return LinkTokens.LoadAsync(scope.ServiceProvider.GetRequiredService<RetentionDb>(),
             services.GetRequiredService<IOptions<PublicLinkOptions>>().Value, services.GetRequiredService<TimeProvider>(), CancellationToken.None)
+            .GetAwaiter().GetResult();
+    }
+
+    /// <summary>The suppression salt is read from the database (created there on first use), once per process.</summary>
+    static SuppressionList LoadSuppressionList(IServiceProvider services)
+    {
+        using var scope = services.CreateScope();
+        return SuppressionList.LoadAsync(scope.ServiceProvider.GetRequiredService<RetentionDb>(), services.GetRequiredService<TimeProvider>(), CancellationToken.None)
             .GetAwaiter().GetResult();
     }
 
@@ -110,6 +122,7 @@ sealed class StartupTasks(IServiceScopeFactory scopes, CommandLine command) : IH
         await BuiltInSegments.EnsureAsync(db, TimeProvider.System, ct);
         await DefaultTemplates.EnsureAsync(db, scope.ServiceProvider.GetRequiredService<TemplateValidator>(), TimeProvider.System, ct);
         scope.ServiceProvider.GetRequiredService<LinkTokens>(); // creates the first signing key before any request needs it
+        scope.ServiceProvider.GetRequiredService<SuppressionList>(); // and the suppression salt
         if (command.Demo)
         {
             var key = await scope.ServiceProvider.GetRequiredService<DemoShop>().SeedAsync(ct);

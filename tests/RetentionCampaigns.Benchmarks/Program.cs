@@ -7,6 +7,7 @@ return args switch
     ["segments", .. var rest] => await SegmentsBenchmark.RunAsync(rest),
     ["render", .. var rest] => await RenderBenchmark.RunAsync(rest),
     ["smtp", .. var rest] => await SmtpBenchmark.RunAsync(rest),
+    ["campaign", .. var rest] => await CampaignBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -19,6 +20,8 @@ static int Usage()
                                                          metrics refresh vs an aggregate SELECT, segment count and preview
           render [--messages 200000]                     win-back messages per second on one thread vs bare compiled Handlebars
           smtp [--messages 20000]                        5 KB messages to smtp-sink: one connection, a pool of 8, vs smtp-source -d -s 8
+          campaign [--recipients 100000] [--postgres-only|--sqlite-only]
+                                                         a one-off campaign sent by the app process to smtp-sink, trigger to last accepted
         PostgreSQL: RC_TEST_POSTGRES (default Host=127.0.0.1;Username=postgres;Password=postgres); a scratch database is created and dropped.
         """);
     return 2;

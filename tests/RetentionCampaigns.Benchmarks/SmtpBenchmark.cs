@@ -59,7 +59,7 @@ public static class SmtpBenchmark
         return builder.ToString(0, length);
     }
 
-    static async Task<double> MeasureAsync(int port, int poolSize, int workers, int messages)
+    internal static async Task<double> MeasureAsync(int port, int poolSize, int workers, int messages)
     {
         await using var transport = new SmtpTransport(new SmtpOptions
         {
@@ -99,7 +99,7 @@ public static class SmtpBenchmark
         return rate;
     }
 
-    static Process StartSink(int port)
+    internal static Process StartSink(int port)
     {
         var start = new ProcessStartInfo("/usr/sbin/smtp-sink") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         if (Environment.UserName == "root") { start.ArgumentList.Add("-u"); start.ArgumentList.Add("nobody"); }

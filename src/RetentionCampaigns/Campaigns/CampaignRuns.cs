@@ -149,7 +149,7 @@ public sealed class CampaignRunJob(CampaignRuns runs, IConfiguration configurati
         var run = await runs.StartAsync(campaignId, slot, cancellationToken);
         if (run is null) return;
         // The run's send jobs: any node may take one; each claims batches until nothing is left.
-        var workers = Math.Clamp(configuration.GetValue("Scheduling:SendWorkersPerRun", 2), 1, 16);
+        var workers = Math.Clamp(configuration.GetValue("Scheduling:SendWorkersPerRun", 4), 1, 16);
         for (var worker = 1; worker <= workers; worker++)
             await CampaignSendJob.ScheduleAsync(context.Scheduler, run.Id, $"worker-{worker}", DateTimeOffset.UtcNow, cancellationToken);
     }

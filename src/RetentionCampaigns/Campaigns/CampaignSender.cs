@@ -5,147 +5,229 @@ using Quartz;
 using RetentionCampaigns.Consent;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Mail;
+using RetentionCampaigns.Suppressions;
 using RetentionCampaigns.Templates;
 
 namespace RetentionCampaigns.Campaigns;
 
 /// <summary>
-/// Sends a run's pending deliveries, a claimed batch at a time. Each message is marked "sending" just before it
-/// goes on the wire and gets its outcome right after, so a node that dies leaves at most its in-flight message in
-/// doubt; rows it had only claimed go back to pending. Consent is checked per batch just before sending.
+/// Sends a run's pending deliveries: claims a batch, decides for each member (consent, suppression, frequency cap,
+/// quiet hours), then sends chunks of at most half the node's send window at once. A chunk is marked "sending" just
+/// before it goes on the wire (re-checking consent and suppression in that statement) and gets its outcomes right
+/// after, so a node that dies leaves at most its window in doubt; rows it had only claimed go back to pending.
 /// </summary>
-public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, TemplateModelBuilder models, IMailTransport transport,
-    SendRateLimits rates, CampaignSchedules schedules, IOptions<ShopOptions> shop, TimeProvider clock, ILogger<CampaignSender> log)
+public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, TemplateEngine engine, TemplateModelBuilder models, IMailTransport transport,
+    SendWindow window, SendRateLimits rates, SuppressionList suppressions, CampaignSchedules schedules, IOptions<ShopOptions> shop,
+    TimeProvider clock, ILogger<CampaignSender> log)
 {
-    const int BatchSize = 100;
+    const int BatchSize = 200;
+    /// <summary>How often a job looks whether its campaign was paused or cancelled (so that takes effect within seconds).</summary>
+    static readonly TimeSpan StateCheckInterval = TimeSpan.FromSeconds(1);
     static readonly TimeSpan[] Backoff = [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1)];
 
     public sealed record Progress(int Sent, int Failed, int Retrying, int Skipped, int InDoubt, DateTime? NextAttemptAt, bool RunFinished);
 
-    public async Task<Progress> SendAsync(long runId, string fireInstanceId, CancellationToken ct)
+    sealed class Tally
+    {
+        public int Sent, Failed, Retrying, Skipped, InDoubt, Deferred;
+        public int Errors => Failed + Retrying + InDoubt;
+    }
+
+    sealed record Ready(Recipient Recipient, string AddressHash, int Attempts);
+
+    public async Task<Progress> SendAsync(long runId, string me, CancellationToken ct)
     {
         var run = await db.CampaignRuns.AsNoTracking().FirstAsync(r => r.Id == runId, ct);
         var campaign = await db.Campaigns.AsNoTracking().FirstAsync(c => c.Id == run.CampaignId, ct);
         var version = await db.TemplateVersions.AsNoTracking().FirstAsync(v => v.TemplateId == campaign.TemplateId && v.Version == run.TemplateVersion, ct);
-        await ReleaseOrphansAsync(runId, ct);
-
-        int sent = 0, failed = 0, retrying = 0, skipped = 0, inDoubt = 0, deferred = 0;
-        while (!ct.IsCancellationRequested)
+        var tally = new Tally();
+        var checkedAt = DateTime.MinValue;
+        await db.Database.OpenConnectionAsync(ct);
+        try
         {
-            if (await db.Campaigns.Where(c => c.Id == campaign.Id).Select(c => c.State).FirstAsync(ct) != CampaignStates.Running) break; // paused or cancelled
-            var claimed = await ClaimAsync(runId, fireInstanceId, ct);
-            if (claimed.Count == 0) break;
-            var allowed = await MarketingAllowedAsync(claimed, ct);
-            foreach (var refused in claimed.Where(id => !allowed.Contains(id)))
+            await ledger.ReleaseOrphansAsync(runId, ct);
+            var stop = false;
+            while (!stop && !ct.IsCancellationRequested)
             {
-                await RecordAsync(runId, refused, fireInstanceId, DeliveryStatuses.Skipped, "no marketing consent at send time", null, null, ct);
-                skipped++;
+                if (!await StillRunningAsync(force: true)) break;
+                var claimed = await ledger.ClaimAsync(runId, me, BatchSize, ct);
+                if (claimed.Count == 0) break;
+                var ready = await PrepareAsync(run, campaign, version, claimed, me, tally, ct);
+                if (ready.Count == 0) continue;
+                // This job's share of the node's send window, held for the batch: at most this many of its rows are
+                // "sending" at any committed moment, as each statement writes one chunk's outcomes and marks the next.
+                using var slots = await window.TakeAsync(window.ChunkSize, ct);
+                List<DeliveryOutcome> unwritten = [];
+                foreach (var chunk in ready.Chunk(window.ChunkSize))
+                {
+                    if (ct.IsCancellationRequested || !await StillRunningAsync(force: false)) { stop = true; break; }
+                    unwritten = await SendChunkAsync(run, campaign, version, chunk, unwritten, me, tally, ct);
+                    if (TooManyErrors(tally.Sent, tally.Errors))
+                    {
+                        await ledger.WriteAsync(runId, me, unwritten, CancellationToken.None);
+                        unwritten = [];
+                        await PauseForErrorsAsync(campaign.Id, tally.Sent, tally.Errors, ct);
+                        stop = true;
+                        break;
+                    }
+                }
+                await ledger.WriteAsync(runId, me, unwritten, CancellationToken.None);
             }
-            var recipients = await models.BuildAsync(allowed, version.Content.Keys, campaign.DefaultLocale,
-                new CampaignView { Name = campaign.Name, Key = campaign.Id.ToString(CultureInfo.InvariantCulture) }, null, ct);
-            var now = clock.GetUtcNow().UtcDateTime;
-            var zones = await db.Customers.Where(c => allowed.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.TimeZone, ct);
-            var recent = await RecentSendsAsync(allowed, campaign.Policy, now, ct);
-            foreach (var customerId in allowed)
-            {
-                if (!recipients.TryGetValue(customerId, out var recipient))
-                {
-                    await RecordAsync(runId, customerId, fireInstanceId, DeliveryStatuses.Skipped, "the customer no longer exists", null, null, ct);
-                    skipped++;
-                    continue;
-                }
-                var decision = SendPolicy.Decide(campaign, now, run.ValidUntil, zones.GetValueOrDefault(customerId, shop.Value.TimeZone),
-                    recent.GetValueOrDefault(customerId, []));
-                if (decision.Status == DeliveryStatuses.Skipped)
-                {
-                    await RecordAsync(runId, customerId, fireInstanceId, DeliveryStatuses.Skipped, decision.Reason, null, null, ct);
-                    skipped++;
-                    continue;
-                }
-                if (decision.Status == DeliveryStatuses.Deferred)
-                {
-                    await db.Deliveries.Where(d => d.RunId == runId && d.CustomerId == customerId && d.ClaimedBy == fireInstanceId).ExecuteUpdateAsync(u => u
-                        .SetProperty(d => d.Status, DeliveryStatuses.Deferred).SetProperty(d => d.Reason, decision.Reason)
-                        .SetProperty(d => d.NotBefore, decision.NotBefore).SetProperty(d => d.ClaimedBy, (string?)null)
-                        .SetProperty(d => d.UpdatedAt, now), ct);
-                    deferred++;
-                    continue;
-                }
-                var outcome = await SendOneAsync(run, campaign, version, recipient, fireInstanceId, ct);
-                switch (outcome)
-                {
-                    case null: skipped++; break;
-                    case SendOutcome.Accepted: sent++; break;
-                    case SendOutcome.Transient: retrying++; break;
-                    case SendOutcome.InDoubt: inDoubt++; break;
-                    default: failed++; break;
-                }
-            }
-            if (TooManyErrors(sent, failed + retrying + inDoubt))
-            {
-                await PauseForErrorsAsync(campaign.Id, sent, failed + retrying + inDoubt, ct);
-                break;
-            }
+            // Rows claimed but not reached (paused, cancelled, shutting down) go back for whoever continues the run.
+            await ledger.ReleaseClaimsAsync(runId, me, CancellationToken.None);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
         }
         var next = await db.Deliveries
             .Where(d => d.RunId == runId && (d.Status == DeliveryStatuses.Pending || d.Status == DeliveryStatuses.Deferred) && d.NotBefore != null)
-            .MinAsync(d => d.NotBefore, ct);
-        var finished = await TryFinishAsync(run, campaign, ct);
+            .MinAsync(d => d.NotBefore, CancellationToken.None);
+        var finished = await TryFinishAsync(run, campaign, CancellationToken.None);
         log.LogInformation("Run {RunId}: {Sent} sent, {Failed} failed, {Retrying} to retry, {Deferred} deferred, {Skipped} skipped, {InDoubt} in doubt.",
-            runId, sent, failed, retrying, deferred, skipped, inDoubt);
-        return new Progress(sent, failed, retrying + deferred, skipped, inDoubt, finished ? null : next, finished);
+            runId, tally.Sent, tally.Failed, tally.Retrying, tally.Deferred, tally.Skipped, tally.InDoubt);
+        return new Progress(tally.Sent, tally.Failed, tally.Retrying + tally.Deferred, tally.Skipped, tally.InDoubt, finished ? null : next, finished);
+
+        async Task<bool> StillRunningAsync(bool force)
+        {
+            var now = DateTime.UtcNow;
+            if (!force && now - checkedAt < StateCheckInterval) return true;
+            checkedAt = now;
+            return await db.Campaigns.Where(c => c.Id == campaign.Id).Select(c => c.State).FirstAsync(ct) == CampaignStates.Running;
+        }
     }
 
-    /// <returns>The transport's outcome, or null when the message was not sent at all (consent withdrawn).</returns>
-    async Task<SendOutcome?> SendOneAsync(CampaignRun run, Campaign campaign, TemplateVersion version, Recipient recipient, string me, CancellationToken ct)
+    /// <summary>Decides for a claimed batch: who is skipped or deferred (written at once), who is ready to send.</summary>
+    async Task<List<Ready>> PrepareAsync(CampaignRun run, Campaign campaign, TemplateVersion version, List<ClaimedDelivery> claimed, string me,
+        Tally tally, CancellationToken ct)
     {
-        var model = recipient.Model;
-        var rendered = engine.Render(version.Content[model.Customer.Locale], model, models.ClickTracker(recipient));
-        var message = new OutgoingMessage
+        var ids = claimed.Select(c => c.CustomerId).ToList();
+        var allowed = (await ConsentApi.CurrentStatesAsync(db, ids, ct))
+            .Where(c => c.Value["email_marketing"] is { Status: "granted", Objection: false }).Select(c => c.Key).ToHashSet();
+        var recipients = await models.BuildAsync(allowed, version.Content.Keys, campaign.DefaultLocale,
+            new CampaignView { Name = campaign.Name, Key = campaign.Id.ToString(CultureInfo.InvariantCulture) }, null, ct);
+        var hashes = recipients.Values.ToDictionary(r => r.CustomerId, r => suppressions.Hash(r.Email));
+        var hashList = hashes.Values.ToList();
+        var suppressed = await db.Suppressions.Where(s => hashList.Contains(s.AddressHash)).ToDictionaryAsync(s => s.AddressHash, s => s.Reason, ct);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var zones = await db.Customers.Where(c => allowed.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.TimeZone, ct);
+        var recent = await RecentSendsAsync(allowed, campaign.Policy, now, ct);
+
+        var outcomes = new List<DeliveryOutcome>();
+        var ready = new List<Ready>();
+        foreach (var (customerId, attempts) in claimed)
         {
-            From = EmailAddress.Parse(campaign.SenderEmail ?? shop.Value.SenderEmail, campaign.SenderName ?? shop.Value.Name),
-            ReplyTo = campaign.ReplyTo is null ? null : EmailAddress.Parse(campaign.ReplyTo),
-            To = [EmailAddress.Parse(recipient.Email)],
-            Subject = rendered.Subject,
-            TextBody = rendered.Text,
-            HtmlBody = rendered.Html,
-            UnsubscribeUrl = model.Links.Unsubscribe,
-            // One delivery, one header: servers and tests can count messages per (run, customer).
-            Headers = [new("X-RC-Delivery", $"{run.Id}-{recipient.CustomerId}"), new("Feedback-ID", $"{run.Id}:{campaign.Id}:rc")],
-        };
-        // The mark that makes a crash from here on show as "in doubt" rather than as a message to send again. It
-        // re-checks consent in the same statement, so a withdrawal committed by now stops this message.
-        if (!await MarkSendingAsync(run.Id, recipient.CustomerId, me, ct))
-        {
-            await RecordAsync(run.Id, recipient.CustomerId, me, DeliveryStatuses.Skipped, "marketing consent withdrawn before sending", null, null, ct);
-            return null;
+            if (!allowed.Contains(customerId))
+                outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, "no marketing consent at send time"));
+            else if (!recipients.TryGetValue(customerId, out var recipient))
+                outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, "the customer no longer exists"));
+            else if (suppressed.TryGetValue(hashes[customerId], out var why))
+                outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, $"the address is on the suppression list ({why.Replace('_', ' ')})"));
+            else
+            {
+                var decision = SendPolicy.Decide(campaign, now, run.ValidUntil, zones.GetValueOrDefault(customerId, shop.Value.TimeZone),
+                    recent.GetValueOrDefault(customerId, []));
+                if (decision.Status == DeliveryStatuses.Sending) ready.Add(new Ready(recipient, hashes[customerId], attempts));
+                else outcomes.Add(new DeliveryOutcome(customerId, decision.Status, decision.Reason, NotBefore: decision.NotBefore));
+            }
         }
-        await rates.WaitAsync(campaign.Id, campaign.Policy.RatePerMinute, ct);
-        var result = await transport.SendAsync(message, ct);
-        switch (result.Outcome)
+        await ledger.WriteAsync(run.Id, me, outcomes, ct);
+        tally.Skipped += outcomes.Count(o => o.Status == DeliveryStatuses.Skipped);
+        tally.Deferred += outcomes.Count(o => o.Status == DeliveryStatuses.Deferred);
+        return ready;
+    }
+
+    /// <summary>Writes the previous chunk's outcomes, marks and sends this chunk; returns its outcomes, not yet written.</summary>
+    async Task<List<DeliveryOutcome>> SendChunkAsync(CampaignRun run, Campaign campaign, TemplateVersion version, Ready[] chunk,
+        List<DeliveryOutcome> previous, string me, Tally tally, CancellationToken ct)
+    {
+        foreach (var _ in chunk) await rates.WaitAsync(campaign.Id, campaign.Policy.RatePerMinute, ct);
+        var marked = await ledger.WriteAndMarkSendingAsync(run.Id, me, previous, chunk.Select(r => (r.Recipient.CustomerId, r.AddressHash)).ToList(), ct);
+        var outcomes = chunk.Where(r => !marked.Contains(r.Recipient.CustomerId))
+            .Select(r => new DeliveryOutcome(r.Recipient.CustomerId, DeliveryStatuses.Skipped, "marketing consent withdrawn or address suppressed just before sending"))
+            .ToList();
+        tally.Skipped += outcomes.Count;
+        var sending = chunk.Where(r => marked.Contains(r.Recipient.CustomerId)).ToList();
+        // Nothing here may be cancelled half-way: a message on the wire gets its outcome written.
+        var results = await Task.WhenAll(sending.Select(r => SendOneAsync(run, campaign, version, r.Recipient)));
+        var bounced = new List<(string Address, string? Reply)>();
+        for (var i = 0; i < sending.Count; i++)
         {
-            case SendOutcome.Accepted:
-                await RecordAsync(run.Id, recipient.CustomerId, me, DeliveryStatuses.Sent, null, result.MessageId, result.Reply, ct);
-                break;
-            case SendOutcome.Transient:
-                var attempts = await db.Deliveries.Where(d => d.RunId == run.Id && d.CustomerId == recipient.CustomerId).Select(d => d.Attempts).FirstAsync(ct) + 1;
-                var retryAt = clock.GetUtcNow().UtcDateTime + Backoff[Math.Min(attempts - 1, Backoff.Length - 1)];
-                if (retryAt > run.ValidUntil)
-                    await RecordAsync(run.Id, recipient.CustomerId, me, DeliveryStatuses.Failed, $"gave up after {attempts} attempts", result.MessageId, result.Reply, ct);
-                else
-                    await db.Deliveries.Where(d => d.RunId == run.Id && d.CustomerId == recipient.CustomerId).ExecuteUpdateAsync(u => u
-                        .SetProperty(d => d.Status, DeliveryStatuses.Pending).SetProperty(d => d.Attempts, attempts).SetProperty(d => d.NotBefore, retryAt)
-                        .SetProperty(d => d.Reply, result.Reply).SetProperty(d => d.Reason, "temporary failure; retrying").SetProperty(d => d.ClaimedBy, (string?)null)
-                        .SetProperty(d => d.UpdatedAt, clock.GetUtcNow().UtcDateTime), ct);
-                break;
-            case SendOutcome.Permanent:
-                await RecordAsync(run.Id, recipient.CustomerId, me, DeliveryStatuses.Failed, "refused by the mail server", result.MessageId, result.Reply, ct);
-                break;
-            default:
-                await RecordAsync(run.Id, recipient.CustomerId, me, DeliveryStatuses.InDoubt, "the connection was lost after the message was sent", result.MessageId, result.Reply, ct);
-                break;
+            var (ready, result) = (sending[i], results[i]);
+            var customerId = ready.Recipient.CustomerId;
+            switch (result.Outcome)
+            {
+                case SendOutcome.Accepted:
+                    outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Sent, null, result.MessageId, result.Reply, Attempted: true));
+                    tally.Sent++;
+                    break;
+                case SendOutcome.Transient:
+                    var attempts = ready.Attempts + 1;
+                    var retryAt = clock.GetUtcNow().UtcDateTime + Backoff[Math.Min(attempts - 1, Backoff.Length - 1)];
+                    if (retryAt > run.ValidUntil)
+                    {
+                        outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Failed, $"gave up after {attempts} attempts", result.MessageId, result.Reply, Attempted: true));
+                        tally.Failed++;
+                    }
+                    else
+                    {
+                        outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Pending, "temporary failure; retrying", result.MessageId, result.Reply, retryAt, Attempted: true));
+                        tally.Retrying++;
+                    }
+                    break;
+                case SendOutcome.Permanent:
+                    var hardBounce = result.EnhancedStatus?.StartsWith("5.1.", StringComparison.Ordinal) == true;
+                    outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Failed,
+                        hardBounce ? "the address does not exist (hard bounce); it is now suppressed"
+                            : result.ReplyCode is null ? result.Reply : "refused by the mail server", result.MessageId, result.Reply, Attempted: true));
+                    if (hardBounce) bounced.Add((ready.Recipient.Email, result.Reply));
+                    tally.Failed++;
+                    break;
+                default:
+                    outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.InDoubt, "the connection was lost after the message was sent", result.MessageId, result.Reply, Attempted: true));
+                    tally.InDoubt++;
+                    break;
+            }
         }
-        return result.Outcome;
+        foreach (var (address, reply) in bounced)
+            await suppressions.AddAsync(db, address, SuppressionReasons.HardBounce, $"campaign {campaign.Id}, run {run.Id}", reply, clock.GetUtcNow().UtcDateTime, CancellationToken.None);
+        return outcomes;
+    }
+
+    async Task<SendResult> SendOneAsync(CampaignRun run, Campaign campaign, TemplateVersion version, Recipient recipient)
+    {
+        OutgoingMessage message;
+        try
+        {
+            var model = recipient.Model;
+            var rendered = engine.Render(version.Content[model.Customer.Locale], model, models.ClickTracker(recipient));
+            message = new OutgoingMessage
+            {
+                From = EmailAddress.Parse(campaign.SenderEmail ?? shop.Value.SenderEmail, campaign.SenderName ?? shop.Value.Name),
+                ReplyTo = campaign.ReplyTo is null ? null : EmailAddress.Parse(campaign.ReplyTo),
+                To = [EmailAddress.Parse(recipient.Email)],
+                Subject = rendered.Subject,
+                TextBody = rendered.Text,
+                HtmlBody = rendered.Html,
+                UnsubscribeUrl = model.Links.Unsubscribe,
+                // One delivery, one header: servers and tests can count messages per (run, customer).
+                Headers = [new("X-RC-Delivery", $"{run.Id}-{recipient.CustomerId}"), new("Feedback-ID", $"{run.Id}:{campaign.Id}:rc")],
+            };
+        }
+        catch (Exception exception) when (exception is TemplateRenderException or FormatException)
+        {
+            // Nothing went on the wire: a permanent failure of this message, with the reason.
+            return new SendResult(SendOutcome.Permanent, "", null, null, $"not sent: {exception.Message}");
+        }
+        try
+        {
+            return await transport.SendAsync(message, CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            log.LogError(exception, "Sending delivery {RunId}-{CustomerId} failed unexpectedly.", run.Id, recipient.CustomerId);
+            return new SendResult(SendOutcome.InDoubt, "", null, null, exception.Message);
+        }
     }
 
     /// <summary>At least 20 errors and more errors than successes: the server or the list is in trouble; stop and let a person look.</summary>
@@ -162,64 +244,17 @@ public sealed class CampaignSender(RetentionDb db, TemplateEngine engine, Templa
         log.LogWarning("Campaign {CampaignId} paused: {Errors} delivery errors against {Sent} sent in this job. Resume it once the cause is fixed.", campaignId, errors, sent);
     }
 
-    /// <summary>Claims up to a batch of due pending rows for this job; on PostgreSQL other nodes skip the locked ones.</summary>
-    async Task<List<long>> ClaimAsync(long runId, string me, CancellationToken ct)
-    {
-        var now = clock.GetUtcNow().UtcDateTime;
-        var lockClause = db.IsPostgres ? "FOR UPDATE SKIP LOCKED" : "";
-        var sql = $$"""
-            UPDATE deliveries SET status = 'claimed', claimed_by = {0}, updated_at = {1}
-            WHERE run_id = {2} AND customer_id IN (
-                SELECT customer_id FROM deliveries
-                WHERE run_id = {2} AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= {1})
-                ORDER BY customer_id LIMIT {{BatchSize}} {{lockClause}})
-            RETURNING customer_id AS "Value"
-            """;
-        return await db.Database.SqlQueryRaw<long>(sql, me, now, runId).ToListAsync(ct);
-    }
-
-    /// <summary>Rows held by a send job that is no longer executing anywhere: claimed ones go back, sending ones are in doubt.</summary>
-    async Task ReleaseOrphansAsync(long runId, CancellationToken ct)
-    {
-        const string alive = "SELECT entry_id FROM qrtz_fired_triggers";
-        var now = clock.GetUtcNow().UtcDateTime;
-        await db.Database.ExecuteSqlRawAsync(
-            $"UPDATE deliveries SET status = 'pending', claimed_by = NULL, updated_at = {{0}} WHERE run_id = {{1}} AND status = 'claimed' AND claimed_by NOT IN ({alive})",
-            [now, runId], ct);
-        await db.Database.ExecuteSqlRawAsync(
-            $"UPDATE deliveries SET status = 'in_doubt', reason = 'the node sending it stopped before the server''s reply was recorded', updated_at = {{0}} " +
-            $"WHERE run_id = {{1}} AND status = 'sending' AND claimed_by NOT IN ({alive})",
-            [now, runId], ct);
-    }
-
-    async Task<bool> MarkSendingAsync(long runId, long customerId, string me, CancellationToken ct) =>
-        await db.Deliveries.Where(d => d.RunId == runId && d.CustomerId == customerId && d.Status == DeliveryStatuses.Claimed && d.ClaimedBy == me
-                && db.ConsentEvents.Where(e => e.CustomerId == customerId && e.Purpose == "email_marketing")
-                    .OrderByDescending(e => e.OccurredAt).ThenByDescending(e => e.Id)
-                    .Select(e => e.Status == "granted" && !e.Objection).FirstOrDefault())
-            .ExecuteUpdateAsync(u => u.SetProperty(d => d.Status, DeliveryStatuses.Sending).SetProperty(d => d.UpdatedAt, clock.GetUtcNow().UtcDateTime), ct) == 1;
-
-    Task RecordAsync(long runId, long customerId, string me, string status, string? reason, string? messageId, string? reply, CancellationToken ct) =>
-        db.Deliveries.Where(d => d.RunId == runId && d.CustomerId == customerId && d.ClaimedBy == me).ExecuteUpdateAsync(u => u
-            .SetProperty(d => d.Status, status).SetProperty(d => d.Reason, reason).SetProperty(d => d.MessageId, messageId)
-            .SetProperty(d => d.Reply, reply).SetProperty(d => d.Attempts, d => d.Attempts + 1)
-            .SetProperty(d => d.UpdatedAt, clock.GetUtcNow().UtcDateTime), ct);
-
-    /// <summary>Each customer's marketing emails sent within the longest window the policy looks at.</summary>
+    /// <summary>Each customer's marketing emails sent (or possibly sent) within the longest window the policy looks at.</summary>
     async Task<Dictionary<long, List<RecentSend>>> RecentSendsAsync(IReadOnlyCollection<long> customerIds, CampaignPolicy policy, DateTime now, CancellationToken ct)
     {
         var since = now.AddDays(-Math.Max(policy.FrequencyWindowDays, policy.RepeatAfterDays));
+        string[] counted = [DeliveryStatuses.Sent, DeliveryStatuses.Sending, DeliveryStatuses.InDoubt];
         var rows = await (from d in db.Deliveries
                           join r in db.CampaignRuns on d.RunId equals r.Id
-                          where customerIds.Contains(d.CustomerId) && d.Status == DeliveryStatuses.Sent && d.UpdatedAt > since
+                          where customerIds.Contains(d.CustomerId) && counted.Contains(d.Status) && d.UpdatedAt > since
                           select new { d.CustomerId, r.CampaignId, d.UpdatedAt }).ToListAsync(ct);
         return rows.GroupBy(r => r.CustomerId).ToDictionary(g => g.Key, g => g.Select(r => new RecentSend(r.CampaignId, r.UpdatedAt)).ToList());
     }
-
-    /// <summary>Customers whose latest email_marketing event is a grant without an objection (DOMAIN.md).</summary>
-    async Task<HashSet<long>> MarketingAllowedAsync(List<long> customerIds, CancellationToken ct) =>
-        (await ConsentApi.CurrentStatesAsync(db, customerIds, ct))
-            .Where(c => c.Value["email_marketing"] is { Status: "granted", Objection: false }).Select(c => c.Key).ToHashSet();
 
     /// <summary>A run is over when nothing is left to send or retry; then a one-off campaign completes and a recurring one waits.</summary>
     async Task<bool> TryFinishAsync(CampaignRun run, Campaign campaign, CancellationToken ct)

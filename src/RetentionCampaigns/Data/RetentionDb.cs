@@ -12,6 +12,7 @@ using RetentionCampaigns.Links;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Segments;
 using RetentionCampaigns.Orders;
+using RetentionCampaigns.Suppressions;
 using RetentionCampaigns.Surveys;
 using RetentionCampaigns.Templates;
 
@@ -40,6 +41,8 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<Campaign> Campaigns => Set<Campaign>();
     public DbSet<CampaignRun> CampaignRuns => Set<CampaignRun>();
     public DbSet<Delivery> Deliveries => Set<Delivery>();
+    public DbSet<Suppression> Suppressions => Set<Suppression>();
+    public DbSet<SuppressionSalt> SuppressionSalts => Set<SuppressionSalt>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -64,6 +67,12 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         model.Entity<SegmentVersion>().HasKey(v => new { v.SegmentId, v.Version });
         model.Entity<SigningKey>().Property(k => k.Id).ValueGeneratedNever();
         model.Entity<Delivery>().HasKey(d => new { d.RunId, d.CustomerId });
+        model.Entity<Suppression>().HasKey(s => s.AddressHash);
+        model.Entity<SuppressionSalt>(e =>
+        {
+            e.ToTable("suppression_salt");
+            e.Property(s => s.Id).ValueGeneratedNever();
+        });
         model.Entity<Campaign>(e =>
         {
             e.Property(c => c.Policy).HasConversion(
