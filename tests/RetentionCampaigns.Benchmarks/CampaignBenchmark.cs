@@ -75,14 +75,14 @@ public static class CampaignBenchmark
     {
         var store = provider.ToLowerInvariant();
         await using (var services = Services(provider, connection)) await MigrateAsync(services);
-        await ExecuteAsync(open(), SeedSql(provider == "Postgres", recipients));
+        await ExecuteAsync(open(), ScenarioShop.SeedSql(provider == "Postgres", recipients));
 
         var settings = AppProcess.Settings(provider, connection, new Dictionary<string, string>
         {
             ["Mail:Transport"] = "Smtp", ["Mail:Smtp:Host"] = "127.0.0.1", ["Mail:Smtp:Port"] = port.ToString(CultureInfo.InvariantCulture),
             ["Mail:Smtp:Security"] = "None", ["Mail:Smtp:PoolSize"] = Environment.GetEnvironmentVariable("RC_BENCH_POOL") ?? "8", ["Logging:LogLevel:RetentionCampaigns"] = "Warning",
         });
-        var key = await AppProcess.RunVerbAsync(settings, "apikey", "create", "benchmark");
+        var key = (await AppProcess.RunVerbAsync(settings, "apikey", "create", "benchmark")).Split('\n')[^1].Trim();
         await using var app = await AppProcess.StartAsync("bench", settings, key);
 
         var segment = await JsonAsync(await app.Api.PostAsJsonAsync("/api/segments",
@@ -138,25 +138,6 @@ public static class CampaignBenchmark
                 catch (InvalidOperationException) { } // exited meanwhile
         return total;
     }
-
-    static string SeedSql(bool postgres, int recipients) => postgres
-        ? $"""
-           INSERT INTO customers (external_id, email, first_name, locale, time_zone, tags, attributes, created_at, updated_at)
-           SELECT 'C' || g, 'c' || g || '@example.com', 'Kim' || g, CASE WHEN g % 3 = 0 THEN 'en' ELSE 'de' END, 'Europe/Berlin', '[]', '{"{}"}', now(), now()
-           FROM generate_series(1, {recipients}) AS g;
-           INSERT INTO consent_events (customer_id, purpose, status, lawful_basis, objection, source, occurred_at, recorded_at)
-           SELECT id, 'email_marketing', 'granted', 'consent', false, 'benchmark', now() - INTERVAL '1 day', now() FROM customers;
-           ANALYZE;
-           """
-        : $"""
-           WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {recipients})
-           INSERT INTO customers (external_id, email, first_name, locale, time_zone, tags, attributes, created_at, updated_at)
-           SELECT 'C' || n, 'c' || n || '@example.com', 'Kim' || n, CASE WHEN n % 3 = 0 THEN 'en' ELSE 'de' END, 'Europe/Berlin', '[]', '{"{}"}',
-                  datetime('now'), datetime('now')
-           FROM g;
-           INSERT INTO consent_events (customer_id, purpose, status, lawful_basis, objection, source, occurred_at, recorded_at)
-           SELECT id, 'email_marketing', 'granted', 'consent', 0, 'benchmark', datetime('now', '-1 day'), datetime('now') FROM customers;
-           """;
 
     static async Task<(DateTime First, DateTime Last)> AcceptedSpanAsync(DbConnection connection)
     {

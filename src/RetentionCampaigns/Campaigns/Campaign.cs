@@ -87,8 +87,14 @@ public static class CampaignStates
         [(Running, "complete")] = Completed,
         [(Running, "cancel")] = Cancelled,
         [(Paused, "resume")] = Scheduled,
+        [(Paused, "continue")] = Running, // "resume" while a run has deliveries left: it carries on sending
         [(Paused, "cancel")] = Cancelled,
+        [(Draft, "run-now")] = Scheduled,
+        [(Scheduled, "run-now")] = Scheduled,
     };
+
+    /// <summary>Transitions the system makes itself; the API offers the others as actions.</summary>
+    public static readonly string[] Internal = ["start", "finish", "complete", "continue"];
 
     public static IEnumerable<string> Actions => Transitions.Keys.Select(k => k.Action).Distinct();
 

@@ -99,6 +99,19 @@ public sealed class CampaignRuns(RetentionDb db, TimeProvider clock, ILogger<Cam
         return run;
     }
 
+    /// <summary>A cancelled campaign's open runs end: what was not sent yet is skipped, with the reason (rows a job is sending keep their outcome).</summary>
+    public static async Task CancelOpenRunsAsync(RetentionDb db, long campaignId, DateTime now, CancellationToken ct)
+    {
+        var open = await db.CampaignRuns.Where(r => r.CampaignId == campaignId && (r.State == RunStates.Sending || r.State == RunStates.Snapshotting))
+            .Select(r => r.Id).ToListAsync(ct);
+        string[] unsent = [DeliveryStatuses.Pending, DeliveryStatuses.Deferred, DeliveryStatuses.Claimed];
+        await db.Deliveries.Where(d => open.Contains(d.RunId) && unsent.Contains(d.Status)).ExecuteUpdateAsync(u => u
+            .SetProperty(d => d.Status, DeliveryStatuses.Skipped).SetProperty(d => d.Reason, "the campaign was cancelled")
+            .SetProperty(d => d.ClaimedBy, (string?)null).SetProperty(d => d.UpdatedAt, now), ct);
+        await db.CampaignRuns.Where(r => open.Contains(r.Id)).ExecuteUpdateAsync(u => u
+            .SetProperty(r => r.State, RunStates.Cancelled).SetProperty(r => r.FinishedAt, now), ct);
+    }
+
     async Task SnapshotAsync(Campaign campaign, Segment segment, CampaignRun run, DateTime now, CancellationToken ct)
     {
         var rule = SegmentsApi.Stored(segment);
@@ -148,17 +161,42 @@ public sealed class CampaignRunJob(CampaignRuns runs, IConfiguration configurati
         slot = new DateTime(slot.Ticks - slot.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
         var run = await runs.StartAsync(campaignId, slot, cancellationToken);
         if (run is null) return;
-        // The run's send jobs: any node may take one; each claims batches until nothing is left.
-        var workers = Math.Clamp(configuration.GetValue("Scheduling:SendWorkersPerRun", 4), 1, 16);
-        for (var worker = 1; worker <= workers; worker++)
-            await CampaignSendJob.ScheduleAsync(context.Scheduler, run.Id, $"worker-{worker}", DateTimeOffset.UtcNow, cancellationToken);
+        await CampaignSchedules.StartSendersAsync(context.Scheduler, configuration, run.Id, cancellationToken);
     }
 }
 
 /// <summary>Keeps each campaign's Quartz trigger in step with its state: scheduled has a trigger, every other state none.</summary>
-public sealed class CampaignSchedules(ISchedulerFactory schedulers)
+public sealed class CampaignSchedules(ISchedulerFactory schedulers, IConfiguration configuration)
 {
     public static TriggerKey TriggerKeyFor(long campaignId) => new($"campaign-{campaignId}", "campaigns");
+
+    /// <summary>The run's send jobs (<c>Scheduling:SendWorkersPerRun</c>): any node may take one; each hands on to a fresh one while work is left.</summary>
+    public static async Task StartSendersAsync(IScheduler scheduler, IConfiguration configuration, long runId, CancellationToken ct)
+    {
+        var workers = Math.Clamp(configuration.GetValue("Scheduling:SendWorkersPerRun", 4), 1, 16);
+        for (var worker = 1; worker <= workers; worker++)
+            await CampaignSendJob.ScheduleAsync(scheduler, runId, $"worker-{worker}-{Guid.NewGuid():N}", DateTimeOffset.UtcNow, ct);
+    }
+
+    public async Task StartSendersAsync(long runId, CancellationToken ct) =>
+        await StartSendersAsync(await schedulers.GetScheduler(ct), configuration, runId, ct);
+
+    /// <summary>An extra run of a recurring campaign, now (its slot is this moment).</summary>
+    public async Task RunNowAsync(Campaign campaign, CancellationToken ct)
+    {
+        var scheduler = await schedulers.GetScheduler(ct);
+        await scheduler.ScheduleJob(TriggerBuilder.Create().WithIdentity($"campaign-{campaign.Id}-now-{Guid.NewGuid():N}", "campaigns").ForJob(CampaignRunJob.Key)
+            .UsingJobData(CampaignRunJob.CampaignIdKey, campaign.Id.ToString(CultureInfo.InvariantCulture)).StartNow()
+            .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow)).Build(), ScheduleJobOptions.Replacing, ct);
+    }
+
+    /// <summary>Puts back a scheduled campaign's trigger when it has none (a recurring run that finished after a pause).</summary>
+    public async Task EnsureTriggerAsync(Campaign campaign, CancellationToken ct)
+    {
+        if (campaign.State != CampaignStates.Scheduled) return;
+        var scheduler = await schedulers.GetScheduler(ct);
+        if (!await scheduler.Exists(TriggerKeyFor(campaign.Id), ct)) await SyncAsync(campaign, ct);
+    }
 
     public async Task SyncAsync(Campaign campaign, CancellationToken ct)
     {

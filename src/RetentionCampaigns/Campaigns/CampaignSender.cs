@@ -18,12 +18,26 @@ namespace RetentionCampaigns.Campaigns;
 /// </summary>
 public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, TemplateEngine engine, TemplateModelBuilder models, IMailTransport transport,
     SendWindow window, SendRateLimits rates, SuppressionList suppressions, CampaignSchedules schedules, IOptions<ShopOptions> shop,
-    TimeProvider clock, ILogger<CampaignSender> log)
+    IConfiguration configuration, TimeProvider clock, ILogger<CampaignSender> log)
 {
     const int BatchSize = 200;
+    /// <summary>
+    /// How long one send job works before handing on to a fresh one that any node may take: spreads a run over every
+    /// node, including ones that joined after it started (<c>Scheduling:SendJobSeconds</c>).
+    /// </summary>
+    TimeSpan JobTime => TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Scheduling:SendJobSeconds", 20)));
+    /// <summary>
+    /// How long before its end a job schedules its successor: a little more than an idle node's next look at the
+    /// store (5 s, SchedulingSetup), so every node has the same chance to take it, and no gap in sending.
+    /// </summary>
+    TimeSpan HandOff => TimeSpan.FromSeconds(Math.Min(6, JobTime.TotalSeconds / 2));
+    /// <summary>Waits before retrying after a temporary failure, by attempt (<c>Campaigns:RetryBackoff</c>, e.g. "00:01:00,00:05:00").</summary>
+    TimeSpan[] Backoff => configuration["Campaigns:RetryBackoff"] is { Length: > 0 } text
+        ? text.Split(',').Select(t => TimeSpan.Parse(t.Trim(), CultureInfo.InvariantCulture)).ToArray()
+        : DefaultBackoff;
     /// <summary>How often a job looks whether its campaign was paused or cancelled (so that takes effect within seconds).</summary>
     static readonly TimeSpan StateCheckInterval = TimeSpan.FromSeconds(1);
-    static readonly TimeSpan[] Backoff = [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1)];
+    static readonly TimeSpan[] DefaultBackoff = [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1)];
 
     public sealed record Progress(int Sent, int Failed, int Retrying, int Skipped, int InDoubt, DateTime? NextAttemptAt, bool RunFinished);
 
@@ -35,13 +49,20 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
 
     sealed record Ready(Recipient Recipient, string AddressHash, int Attempts);
 
-    public async Task<Progress> SendAsync(long runId, string me, CancellationToken ct)
+    /// <param name="scheduleSuccessor">
+    /// Called once, a little before this job's time is up with work left, to schedule the job that carries on at the
+    /// given moment; any node may take it (null: work until nothing is left).
+    /// </param>
+    public async Task<Progress> SendAsync(long runId, string me, CancellationToken ct, Func<DateTimeOffset, Task>? scheduleSuccessor = null)
     {
         var run = await db.CampaignRuns.AsNoTracking().FirstAsync(r => r.Id == runId, ct);
         var campaign = await db.Campaigns.AsNoTracking().FirstAsync(c => c.Id == run.CampaignId, ct);
         var version = await db.TemplateVersions.AsNoTracking().FirstAsync(v => v.TemplateId == campaign.TemplateId && v.Version == run.TemplateVersion, ct);
         var tally = new Tally();
         var checkedAt = DateTime.MinValue;
+        var until = DateTime.UtcNow + JobTime;
+        var handOffAt = until - HandOff;
+        var successorScheduled = scheduleSuccessor is null;
         await db.Database.OpenConnectionAsync(ct);
         try
         {
@@ -50,6 +71,12 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
             while (!stop && !ct.IsCancellationRequested)
             {
                 if (!await StillRunningAsync(force: true)) break;
+                if (!successorScheduled && DateTime.UtcNow >= handOffAt)
+                {
+                    await scheduleSuccessor!(new DateTimeOffset(until, TimeSpan.Zero));
+                    successorScheduled = true;
+                }
+                if (scheduleSuccessor is not null && DateTime.UtcNow >= until) break;
                 var claimed = await ledger.ClaimAsync(runId, me, BatchSize, ct);
                 if (claimed.Count == 0) break;
                 var ready = await PrepareAsync(run, campaign, version, claimed, me, tally, ct);
@@ -266,8 +293,9 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
             .ExecuteUpdateAsync(u => u.SetProperty(r => r.State, RunStates.Completed).SetProperty(r => r.FinishedAt, now), ct);
         var action = campaign.ScheduleKind == "once" ? "complete" : "finish";
         CampaignStates.Allowed(CampaignStates.Running, action, out var next);
-        await db.Campaigns.Where(c => c.Id == campaign.Id && c.State == CampaignStates.Running)
+        var changed = await db.Campaigns.Where(c => c.Id == campaign.Id && c.State == CampaignStates.Running)
             .ExecuteUpdateAsync(u => u.SetProperty(c => c.State, next).SetProperty(c => c.UpdatedAt, now), ct);
+        if (changed == 1) await schedules.EnsureTriggerAsync(await db.Campaigns.AsNoTracking().FirstAsync(c => c.Id == campaign.Id, ct), ct);
         return true;
     }
 }
@@ -284,7 +312,8 @@ public sealed class CampaignSendJob(CampaignSender sender) : IJob
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
     {
         var runId = long.Parse(context.MergedJobDataMap.GetString(RunIdKey)!, CultureInfo.InvariantCulture);
-        var progress = await sender.SendAsync(runId, context.FireInstanceId, cancellationToken);
+        var progress = await sender.SendAsync(runId, context.FireInstanceId, cancellationToken,
+            at => ScheduleAsync(context.Scheduler, runId, $"next-{Guid.NewGuid():N}", at, CancellationToken.None));
         if (progress.NextAttemptAt is { } at)
             await ScheduleAsync(context.Scheduler, runId, $"retry-{at.Ticks}", new DateTimeOffset(at, TimeSpan.Zero), cancellationToken);
     }

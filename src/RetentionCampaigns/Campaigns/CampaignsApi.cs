@@ -37,7 +37,7 @@ public static partial class CampaignsApi
         group.MapGet("/{id:long}/runs", Runs).WithSummary("The campaign's runs, newest first, each with its count per delivery status.");
         group.MapGet("/{id:long}/runs/{runId:long}", Run).WithSummary("One run's report: counts per status, duration and rate.");
         group.MapGet("/{id:long}/runs/{runId:long}/why/{customerId}", Why).WithSummary("What happened to one customer in one run, and why.");
-        foreach (var action in CampaignStates.Actions.Where(a => a is not ("start" or "finish" or "complete")))
+        foreach (var action in CampaignStates.Actions.Where(a => !CampaignStates.Internal.Contains(a)))
             group.MapPost($"/{{id:long}}/{action}", (long id, RetentionDb db, CampaignSchedules schedules, TimeProvider clock, CancellationToken ct) =>
                     TransitionAsync(id, action, db, schedules, clock, ct))
                 .WithSummary($"Campaign action '{action}'; 409 when the campaign's state does not allow it.");
@@ -105,13 +105,27 @@ public static partial class CampaignsApi
     {
         var campaign = await db.Campaigns.FirstOrDefaultAsync(c => c.Id == id, ct);
         if (campaign is null) return NotFound(id);
+        var now = clock.GetUtcNow().UtcDateTime;
+        // Resuming a campaign paused mid-run carries on with that run; otherwise it waits for its schedule.
+        var openRun = action == "resume" && campaign.State == CampaignStates.Paused
+            ? await db.CampaignRuns.Where(r => r.CampaignId == id && r.State == RunStates.Sending).OrderByDescending(r => r.Slot).FirstOrDefaultAsync(ct)
+            : null;
+        if (openRun is not null) action = "continue";
         if (!CampaignStates.Allowed(campaign.State, action, out var next))
-            return Problems.Conflict("state", $"a {campaign.State} campaign cannot '{action}'; it can: {string.Join(", ", CampaignStates.ActionsFrom(campaign.State).DefaultIfEmpty("nothing"))}.");
-        if (action is "schedule" or "resume" && await ReadinessProblemAsync(campaign, db, clock, ct) is { } problem) return problem;
+        {
+            var actions = CampaignStates.ActionsFrom(campaign.State).Where(a => !CampaignStates.Internal.Contains(a)).DefaultIfEmpty("nothing");
+            return Problems.Conflict("state", $"a {campaign.State} campaign cannot '{action}'; it can: {string.Join(", ", actions)}.");
+        }
+        if (action == "run-now" && campaign.ScheduleKind == "once") campaign.SendAt = now;
+        if (action is "schedule" or "resume" or "run-now" && await ReadinessProblemAsync(campaign, db, clock, ct) is { } problem) return problem;
         campaign.State = next;
-        campaign.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        campaign.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
+        if (action == "cancel") await CampaignRuns.CancelOpenRunsAsync(db, id, now, ct);
         await schedules.SyncAsync(campaign, ct);
+        if (openRun is not null) await schedules.StartSendersAsync(openRun.Id, ct);
+        // A recurring campaign gets an extra run now; a one-off one was moved to now above.
+        if (action == "run-now" && campaign.ScheduleKind == "cron") await schedules.RunNowAsync(campaign, ct);
         return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct)));
     }
 

@@ -33,6 +33,8 @@ public static class SchedulingSetup
             {
                 scheduler.InstanceName = "retention-campaigns";
                 scheduler.GenerateInstanceId = true;
+                // An idle node looks for new triggers (another node's send jobs) every few seconds, not every 30.
+                scheduler.IdleWaitTime = TimeSpan.FromSeconds(5);
             });
             quartz.UseDefaultThreadPool(options.MaxConcurrentJobs);
             quartz.UsePersistentStore(store =>
