@@ -30,7 +30,7 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
     /// How long before its end a job schedules its successor: a little more than an idle node's next look at the
     /// store (5 s, SchedulingSetup), so every node has the same chance to take it, and no gap in sending.
     /// </summary>
-    TimeSpan HandOff => TimeSpan.FromSeconds(Math.Min(6, JobTime.TotalSeconds / 2));
+    static readonly TimeSpan HandOff = TimeSpan.FromSeconds(6);
     /// <summary>Waits before retrying after a temporary failure, by attempt (<c>Campaigns:RetryBackoff</c>, e.g. "00:01:00,00:05:00").</summary>
     TimeSpan[] Backoff => configuration["Campaigns:RetryBackoff"] is { Length: > 0 } text
         ? text.Split(',').Select(t => TimeSpan.Parse(t.Trim(), CultureInfo.InvariantCulture)).ToArray()
@@ -73,7 +73,8 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
                 if (!await StillRunningAsync(force: true)) break;
                 if (!successorScheduled && DateTime.UtcNow >= handOffAt)
                 {
-                    await scheduleSuccessor!(new DateTimeOffset(until, TimeSpan.Zero));
+                    var due = until > DateTime.UtcNow + HandOff ? until : DateTime.UtcNow + HandOff;
+                    await scheduleSuccessor!(new DateTimeOffset(due, TimeSpan.Zero));
                     successorScheduled = true;
                 }
                 if (scheduleSuccessor is not null && DateTime.UtcNow >= until) break;
@@ -304,7 +305,7 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
 /// Sends one run's deliveries. Several may work on a run at once, on any node; a job whose node died is recovered
 /// by Quartz on another node. When retries are due later, it schedules itself for then.
 /// </summary>
-public sealed class CampaignSendJob(CampaignSender sender) : IJob
+public sealed class CampaignSendJob(CampaignSender sender, SendWindow window) : IJob
 {
     public static readonly JobKey Key = new("campaign-send", "campaigns");
     public const string RunIdKey = "runId";
@@ -312,6 +313,13 @@ public sealed class CampaignSendJob(CampaignSender sender) : IJob
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
     {
         var runId = long.Parse(context.MergedJobDataMap.GetString(RunIdKey)!, CultureInfo.InvariantCulture);
+        if (!window.TryEnterJob(out var admission))
+        {
+            // This node is busy: back to the store, due after another node's next look (see SendAsync's hand-off).
+            await ScheduleAsync(context.Scheduler, runId, $"next-{Guid.NewGuid():N}", DateTimeOffset.UtcNow.AddSeconds(Random.Shared.Next(2, 7)), cancellationToken);
+            return;
+        }
+        using var _ = admission;
         var progress = await sender.SendAsync(runId, context.FireInstanceId, cancellationToken,
             at => ScheduleAsync(context.Scheduler, runId, $"next-{Guid.NewGuid():N}", at, CancellationToken.None));
         if (progress.NextAttemptAt is { } at)

@@ -14,8 +14,35 @@ public sealed class SendWindow(IMailTransport transport)
     // One taker at a time: two jobs each holding part of what they need would otherwise wait for each other forever.
     readonly SemaphoreSlim taking = new(1);
 
+    int jobs;
+
     public int Size => transport.MaxInFlight;
     public int ChunkSize => Math.Max(1, Size / 2);
+
+    /// <summary>
+    /// Admits a send job when fewer than two are sending on this node (two fill the window). A job turned away goes
+    /// back to the store for any node to take: that is how a second node gets its share of a run.
+    /// </summary>
+    public bool TryEnterJob(out IDisposable? admission)
+    {
+        admission = null;
+        if (Interlocked.Increment(ref jobs) > 2)
+        {
+            Interlocked.Decrement(ref jobs);
+            return false;
+        }
+        admission = new JobAdmission(this);
+        return true;
+    }
+
+    sealed class JobAdmission(SendWindow window) : IDisposable
+    {
+        int left;
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref left, 1) == 0) Interlocked.Decrement(ref window.jobs);
+        }
+    }
 
     public async Task<IDisposable> TakeAsync(int count, CancellationToken ct)
     {

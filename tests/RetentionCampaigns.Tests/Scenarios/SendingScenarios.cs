@@ -48,7 +48,7 @@ public sealed class SendingScenarios(ITestOutputHelper output)
     {
         const int customers = 20_000;
         await using var scenario = await Scenario.CreateAsync(DatabaseProvider.Postgres, customers,
-            more: new() { ["Scheduling:SendJobSeconds"] = "2", ["Scheduling:SendWorkersPerRun"] = "4" });
+            more: new() { ["Scheduling:SendJobSeconds"] = "8", ["Scheduling:SendWorkersPerRun"] = "4" });
         var first = await scenario.StartNodeAsync("node-a");
         var second = await scenario.StartNodeAsync("node-b");
         var id = await scenario.StartCampaignAsync(first);
