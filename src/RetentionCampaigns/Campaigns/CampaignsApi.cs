@@ -310,7 +310,7 @@ public static partial class CampaignsApi
     static Task<string> TemplateKeyAsync(RetentionDb db, Campaign campaign, CancellationToken ct) =>
         db.Templates.Where(t => t.Id == campaign.TemplateId).Select(t => t.Key).FirstAsync(ct);
 
-    static CampaignItem AsItem(Campaign c, string templateKey) => new(c.Id, c.Name, c.Description, c.State, CampaignStates.ActionsFrom(c.State),
+    static CampaignItem AsItem(Campaign c, string templateKey) => new(c.Id, c.Name, c.Description, c.State, CampaignStates.ActionsFrom(c.State).Where(a => !CampaignStates.Internal.Contains(a)),
         c.SegmentId, templateKey, c.DefaultLocale, new SenderInput(c.SenderName, c.SenderEmail, c.ReplyTo),
         new ScheduleInput(c.ScheduleKind, c.SendAt is { } at ? new DateTimeOffset(at, TimeSpan.Zero) : null, c.Cron, c.TimeZone),
         c.ActiveFrom, c.ActiveUntil, c.HoldoutPercent, c.Priority, c.Policy, c.Offer, c.CreatedAt, c.UpdatedAt);

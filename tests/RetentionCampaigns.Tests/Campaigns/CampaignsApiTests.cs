@@ -29,7 +29,7 @@ public sealed class CampaignsApiTests
         var created = await (await app.Api.PostAsJsonAsync("/api/campaigns", Draft(segment))).JsonAsync(201);
         var id = created.GetProperty("id").GetInt64();
         Assert.Equal("draft", created.GetProperty("state").GetString());
-        Assert.Equal(["schedule", "cancel"], Actions(created));
+        Assert.Equal(["schedule", "cancel", "run-now"], Actions(created));
         Assert.Equal("win-back", created.GetProperty("templateKey").GetString());
         Assert.Equal("WB", created.GetProperty("offer").GetProperty("prefix").GetString());
 

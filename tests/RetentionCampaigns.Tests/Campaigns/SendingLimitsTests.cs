@@ -56,4 +56,50 @@ public sealed class SendingLimitsTests
         var why = await app.WithDbAsync(db => db.Deliveries.FirstAsync(d => d.RunId == run.Id && d.Status == DeliveryStatuses.Failed));
         Assert.StartsWith("500 5.3.0", why.Reply);
     }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task PauseStopsSendingWithinSecondsResumeCarriesOnAndCancelSkipsTheRest(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        // 20 messages a second, so the run lasts long enough to be paused half-way.
+        var (id, run) = await SnapshotAsync(app, 300, new { quietFrom = "", quietUntil = "", ratePerMinute = 1_200 });
+        await (await app.Api.PostAsync($"/api/campaigns/{id}/run-now", null)).ProblemErrorsAsync(409); // running: not now
+        var sending = app.ServiceAsync<CampaignSender, CampaignSender.Progress>(sender => sender.SendAsync(run.Id, "pause-test", CancellationToken.None));
+        while (Sent() < 40) await Task.Delay(50);
+
+        Assert.Equal("paused", (await (await app.Api.PostAsync($"/api/campaigns/{id}/pause", null)).JsonAsync(200)).GetProperty("state").GetString());
+        var pausedAt = Sent();
+        await sending.WaitAsync(TimeSpan.FromSeconds(3)); // the job notices within a second and gives its claims back
+        await Task.Delay(1_000);
+        Assert.InRange(Sent(), pausedAt, pausedAt + 30);
+        var open = await app.WithDbAsync(db => db.Deliveries.CountAsync(d => d.RunId == run.Id && d.Status == DeliveryStatuses.Pending));
+        Assert.Equal(300 - Sent(), open);
+
+        // Resume carries on with the same run (the campaign runs again, its send jobs restart) to the end.
+        Assert.Equal("running", (await (await app.Api.PostAsync($"/api/campaigns/{id}/resume", null)).JsonAsync(200)).GetProperty("state").GetString());
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await (await app.Api.GetAsync($"/api/campaigns/{id}")).JsonAsync(200)).GetProperty("state").GetString() != "completed" && DateTime.UtcNow < deadline)
+            await Task.Delay(200);
+        Assert.Equal(300, Sent());
+        Assert.Equal(300, await app.WithDbAsync(db => db.Deliveries.CountAsync(d => d.RunId == run.Id && d.Status == DeliveryStatuses.Sent)));
+
+        int Sent() => Directory.Exists(app.Outbox) ? Directory.GetFiles(app.Outbox, "*.eml").Length : 0;
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task CancellingARunningCampaignSkipsWhatWasNotSentWithTheReason(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var (id, run) = await SnapshotAsync(app, 200, new { quietFrom = "", quietUntil = "", ratePerMinute = 1_200 });
+        var sending = app.ServiceAsync<CampaignSender, CampaignSender.Progress>(sender => sender.SendAsync(run.Id, "cancel-test", CancellationToken.None));
+        while (!Directory.Exists(app.Outbox) || Directory.GetFiles(app.Outbox, "*.eml").Length < 20) await Task.Delay(50);
+        Assert.Equal("cancelled", (await (await app.Api.PostAsync($"/api/campaigns/{id}/cancel", null)).JsonAsync(200)).GetProperty("state").GetString());
+        await sending.WaitAsync(TimeSpan.FromSeconds(3));
+
+        var ledger = await app.WithDbAsync(db => db.Deliveries.AsNoTracking().Where(d => d.RunId == run.Id).ToListAsync());
+        var sent = ledger.Count(d => d.Status == DeliveryStatuses.Sent);
+        Assert.Equal(Directory.GetFiles(app.Outbox, "*.eml").Length, sent);
+        Assert.Equal(200 - sent, ledger.Count(d => d.Status == DeliveryStatuses.Skipped && d.Reason == "the campaign was cancelled"));
+        Assert.Equal(RunStates.Cancelled, (await app.WithDbAsync(db => db.CampaignRuns.SingleAsync(r => r.Id == run.Id))).State);
+    }
 }
