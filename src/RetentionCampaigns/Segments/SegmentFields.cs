@@ -46,6 +46,14 @@ public static class SegmentFields
     }.ToDictionary(f => f.Name);
 
     public const string AttributePrefix = "attributes.";
+    public const string ReceivedCampaignPrefix = "received_campaign_at.";
+
+    /// <summary>
+    /// When the customer was last sent campaign N, from the ledger: "received campaign 7 within 14 days" is
+    /// <c>received_campaign_at.7 &gt;= "14 days ago"</c>; "never received it" is <c>is empty</c>.
+    /// </summary>
+    public static SegmentField ReceivedCampaign(long campaignId) => Same(ReceivedCampaignPrefix + campaignId, FieldType.Date,
+        $"(SELECT MAX(d.updated_at) FROM deliveries AS d JOIN campaign_runs AS r ON r.id = d.run_id WHERE d.customer_id = c.id AND d.status = 'sent' AND r.campaign_id = {campaignId})");
 
     /// <summary>A custom attribute, as text or, for numeric comparisons, as a number (non-numbers count as empty).</summary>
     public static SegmentField Attribute(string name, bool numeric)

@@ -79,10 +79,13 @@ public sealed class SegmentQuery
         connection.Command($"SELECT {select} {From} WHERE {Where} {suffix}", parameters: parameters);
 
     /// <summary>Every field value of customers, for explaining a rule and for checking the SQL against the evaluator.</summary>
-    public static async Task<List<CustomerFacts>> LoadFactsAsync(RetentionDb db, string? externalId, CancellationToken ct)
+    /// <param name="rule">Adds the fields only a rule names (campaign ledger fields) to the known ones.</param>
+    public static async Task<List<CustomerFacts>> LoadFactsAsync(RetentionDb db, string? externalId, CancellationToken ct, RuleNode? rule = null)
     {
         var postgres = db.IsPostgres;
-        var fields = SegmentFields.Known.Values.Where(f => f.Type != FieldType.Tags).ToList();
+        var fields = SegmentFields.Known.Values.Where(f => f.Type != FieldType.Tags)
+            .Concat(Conditions(rule).Select(c => c.Field).Where(f => f.Name.StartsWith(SegmentFields.ReceivedCampaignPrefix, StringComparison.Ordinal)))
+            .DistinctBy(f => f.Name).ToList();
         var select = string.Join(", ", fields.Select(f => f.Sql(postgres)));
         var connection = db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(ct);
@@ -107,6 +110,14 @@ public sealed class SegmentQuery
         }
         finally { await db.Database.CloseConnectionAsync(); }
     }
+
+    static IEnumerable<ConditionNode> Conditions(RuleNode? node) => node switch
+    {
+        ConditionNode c => [c],
+        GroupNode g => g.Children.SelectMany(Conditions),
+        NotNode n => Conditions(n.Child),
+        _ => [],
+    };
 
     static object Normalise(object value, FieldType type) => type switch
     {

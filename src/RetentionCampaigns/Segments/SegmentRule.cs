@@ -92,10 +92,16 @@ public static partial class SegmentRule
             var numeric = op is "<" or "<=" or ">" or ">=" or "between" || FirstScalar(value).ValueKind == JsonValueKind.Number;
             field = SegmentFields.Attribute(name[SegmentFields.AttributePrefix.Length..], numeric);
         }
+        else if (name.StartsWith(SegmentFields.ReceivedCampaignPrefix, StringComparison.Ordinal))
+        {
+            if (!long.TryParse(name[SegmentFields.ReceivedCampaignPrefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var campaignId) || campaignId <= 0)
+            { errors.Add($"{path}.field", $"'{name}': {SegmentFields.ReceivedCampaignPrefix}N needs a campaign id N, e.g. {SegmentFields.ReceivedCampaignPrefix}7."); return null; }
+            field = SegmentFields.ReceivedCampaign(campaignId);
+        }
         else if (SegmentFields.Known.TryGetValue(name, out var known)) field = known;
         else
         {
-            errors.Add($"{path}.field", $"unknown field '{name}'. Known: {string.Join(", ", SegmentFields.Known.Keys)}, attributes.NAME.");
+            errors.Add($"{path}.field", $"unknown field '{name}'. Known: {string.Join(", ", SegmentFields.Known.Keys)}, attributes.NAME, {SegmentFields.ReceivedCampaignPrefix}CAMPAIGN_ID.");
             return null;
         }
 

@@ -131,11 +131,12 @@ public static class SegmentsApi
     {
         var segment = await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
         if (segment is null) return NotFound(id);
-        var facts = (await SegmentQuery.LoadFactsAsync(db, customerId, ct)).SingleOrDefault();
+        var rule = Stored(segment);
+        var facts = (await SegmentQuery.LoadFactsAsync(db, customerId, ct, rule)).SingleOrDefault();
         if (facts is null) return CustomersApi.NotFound(customerId);
         var at = now?.UtcDateTime ?? clock.GetUtcNow().UtcDateTime;
         var trace = new List<SegmentEvaluator.ConditionResult>();
-        var held = SegmentEvaluator.Evaluate(Stored(segment), facts, at, trace);
+        var held = SegmentEvaluator.Evaluate(rule, facts, at, trace);
         return TypedResults.Ok(new SegmentExplanation(customerId, segment.Version, held && !facts.Objected, facts.Objected, trace));
     }
 

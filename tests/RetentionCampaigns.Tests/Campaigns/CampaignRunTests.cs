@@ -231,5 +231,28 @@ public sealed class CampaignRunTests
             rule = new { field = "last_marketing_email_at", op = "is empty" },
         })).JsonAsync(200);
         Assert.Equal(10, never.GetProperty("count").GetInt64());
+
+        // "Received campaign X within N days", and its opposite, from the same ledger.
+        var received = await (await app.Api.PostAsJsonAsync("/api/segments/preview", new
+        {
+            rule = new { field = $"received_campaign_at.{id}", op = ">=", value = "7 days ago" },
+        })).JsonAsync(200);
+        Assert.Equal(20, received.GetProperty("count").GetInt64());
+        var otherCampaign = await (await app.Api.PostAsJsonAsync("/api/segments/preview", new
+        {
+            rule = new { field = $"received_campaign_at.{id + 1000}", op = "is empty" },
+        })).JsonAsync(200);
+        Assert.Equal(30, otherCampaign.GetProperty("count").GetInt64());
+        var saved = await (await app.Api.PostAsJsonAsync("/api/segments", new
+        {
+            name = "Got the withdrawal test", rule = new { field = $"received_campaign_at.{id}", op = ">=", value = "7 days ago" },
+        })).JsonAsync(201);
+        var explained = await (await app.Api.GetAsync($"/api/segments/{saved.GetProperty("id").GetInt64()}/explain/W1")).JsonAsync(200);
+        Assert.True(explained.GetProperty("member").GetBoolean());
+        var bad = await (await app.Api.PostAsJsonAsync("/api/segments/preview", new
+        {
+            rule = new { field = "received_campaign_at.spring", op = "is empty" },
+        })).ProblemErrorsAsync(400);
+        Assert.Contains("campaign id", bad["rule.field"][0]);
     }
 }
