@@ -82,7 +82,7 @@ public static class CampaignBenchmark
             ["Mail:Transport"] = "Smtp", ["Mail:Smtp:Host"] = "127.0.0.1", ["Mail:Smtp:Port"] = port.ToString(CultureInfo.InvariantCulture),
             ["Mail:Smtp:Security"] = "None", ["Mail:Smtp:PoolSize"] = Environment.GetEnvironmentVariable("RC_BENCH_POOL") ?? "8", ["Logging:LogLevel:RetentionCampaigns"] = "Warning",
         });
-        var key = (await AppProcess.RunVerbAsync(settings, "apikey", "create", "benchmark")).Split('\n')[^1].Trim();
+        var key = await AppProcess.CreateApiKeyAsync(settings, "benchmark");
         await using var app = await AppProcess.StartAsync("bench", settings, key);
 
         var segment = await JsonAsync(await app.Api.PostAsJsonAsync("/api/segments",

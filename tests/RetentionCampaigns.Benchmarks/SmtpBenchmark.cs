@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using RetentionCampaigns.Mail;
+using RetentionCampaigns.Tests.Harness;
 
 using static RetentionCampaigns.Benchmarks.BenchmarkHost;
 
@@ -18,7 +19,7 @@ public static class SmtpBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         var messages = Option(args, "--messages", 20_000);
-        var port = FreePort();
+        var port = AppProcess.FreePort();
         using var sink = StartSink(port);
         double single, pooled, floor;
         try
@@ -117,12 +118,5 @@ public static class SmtpBenchmark
             catch (SocketException) { Thread.Sleep(50); }
         }
         throw new InvalidOperationException("smtp-sink did not start.");
-    }
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

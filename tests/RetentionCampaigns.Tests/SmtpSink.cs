@@ -15,12 +15,7 @@ public sealed class SmtpSink : IDisposable
     /// <param name="options">smtp-sink options, e.g. "-f", "RCPT" (5xx to every recipient) or "-d", "DIR/%H%M%S." (dump each message).</param>
     public static async Task<SmtpSink> StartAsync(params string[] options)
     {
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
+        var port = Harness.AppProcess.FreePort();
         var start = new ProcessStartInfo("/usr/sbin/smtp-sink") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         // As root smtp-sink needs a user to drop to; root itself keeps dumps writable in our temporary folders.
         if (Environment.UserName == "root") { start.ArgumentList.Add("-u"); start.ArgumentList.Add("root"); }

@@ -86,20 +86,15 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
                 // "sending" at any committed moment, as each statement writes one chunk's outcomes and marks the next.
                 using var slots = await window.TakeAsync(window.ChunkSize, ct);
                 List<DeliveryOutcome> unwritten = [];
+                var tooManyErrors = false;
                 foreach (var chunk in ready.Chunk(window.ChunkSize))
                 {
                     if (ct.IsCancellationRequested || !await StillRunningAsync(force: false)) { stop = true; break; }
                     unwritten = await SendChunkAsync(run, campaign, version, chunk, unwritten, me, tally, ct);
-                    if (TooManyErrors(tally.Sent, tally.Errors))
-                    {
-                        await ledger.WriteAsync(runId, me, unwritten, CancellationToken.None);
-                        unwritten = [];
-                        await PauseForErrorsAsync(campaign.Id, tally.Sent, tally.Errors, ct);
-                        stop = true;
-                        break;
-                    }
+                    if (tooManyErrors = TooManyErrors(tally.Sent, tally.Errors)) { stop = true; break; }
                 }
                 await ledger.WriteAsync(runId, me, unwritten, CancellationToken.None);
+                if (tooManyErrors) await PauseForErrorsAsync(campaign.Id, tally.Sent, tally.Errors, ct);
             }
             // Rows claimed but not reached (paused, cancelled, shutting down) go back for whoever continues the run.
             await ledger.ReleaseClaimsAsync(runId, me, CancellationToken.None);
@@ -130,15 +125,14 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         Tally tally, CancellationToken ct)
     {
         var ids = claimed.Select(c => c.CustomerId).ToList();
-        var allowed = (await ConsentApi.CurrentStatesAsync(db, ids, ct))
-            .Where(c => c.Value["email_marketing"] is { Status: "granted", Objection: false }).Select(c => c.Key).ToHashSet();
+        var consent = await ConsentApi.CurrentStatesAsync(db, ids, ct);
+        var allowed = consent.Where(c => c.Value["email_marketing"] is { Status: "granted", Objection: false }).Select(c => c.Key).ToHashSet();
         var recipients = await models.BuildAsync(allowed, version.Content.Keys, campaign.DefaultLocale,
-            new CampaignView { Name = campaign.Name, Key = campaign.Id.ToString(CultureInfo.InvariantCulture) }, null, ct);
+            new CampaignView { Name = campaign.Name, Key = campaign.Id.ToString(CultureInfo.InvariantCulture) }, null, ct, consent);
         var hashes = recipients.Values.ToDictionary(r => r.CustomerId, r => suppressions.Hash(r.Email));
         var hashList = hashes.Values.ToList();
         var suppressed = await db.Suppressions.Where(s => hashList.Contains(s.AddressHash)).ToDictionaryAsync(s => s.AddressHash, s => s.Reason, ct);
         var now = clock.GetUtcNow().UtcDateTime;
-        var zones = await db.Customers.Where(c => allowed.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.TimeZone, ct);
         var recent = await RecentSendsAsync(allowed, campaign.Policy, now, ct);
 
         var outcomes = new List<DeliveryOutcome>();
@@ -153,8 +147,7 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
                 outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, $"the address is on the suppression list ({why.Replace('_', ' ')})"));
             else
             {
-                var decision = SendPolicy.Decide(campaign, now, run.ValidUntil, zones.GetValueOrDefault(customerId, shop.Value.TimeZone),
-                    recent.GetValueOrDefault(customerId, []));
+                var decision = SendPolicy.Decide(campaign, now, run.ValidUntil, recipient.TimeZone, recent.GetValueOrDefault(customerId, []));
                 if (decision.Status == DeliveryStatuses.Sending) ready.Add(new Ready(recipient, hashes[customerId], attempts));
                 else outcomes.Add(new DeliveryOutcome(customerId, decision.Status, decision.Reason, NotBefore: decision.NotBefore));
             }

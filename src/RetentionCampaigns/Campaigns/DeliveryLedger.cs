@@ -67,7 +67,7 @@ public sealed class DeliveryLedger(RetentionDb db, TimeProvider clock)
             parameters.Add(($"@c{i}", chunk[i].CustomerId));
             parameters.Add(($"@h{i}", chunk[i].AddressHash));
         }
-        var write = previous.Count is > 0 and <= 500 ? OutcomeSql(previous, parameters, "o") + ";\n" : "";
+        var write = previous.Count is > 0 and <= 500 ? OutcomeSql(previous, parameters) + ";\n" : "";
         if (previous.Count > 500) await WriteAsync(runId, me, previous, ct);
         var sql = $"""
             {write}WITH chunk (cid, address_hash) AS (VALUES {values})
@@ -93,22 +93,22 @@ public sealed class DeliveryLedger(RetentionDb db, TimeProvider clock)
         foreach (var part in outcomes.Chunk(500))
         {
             var parameters = new List<(string, object?)> { ("@me", me), ("@now", Now), ("@run", runId) };
-            var sql = OutcomeSql(part, parameters, "o");
+            var sql = OutcomeSql(part, parameters);
             await using var tx = await RelaxedAsync(ct);
             await using (var command = Connection.Command(Relaxed(sql), tx, parameters)) await command.ExecuteNonQueryAsync(ct);
             if (tx is not null) await tx.CommitAsync(ct);
         }
     }
 
-    /// <summary>One UPDATE of outcomes; its parameters (prefixed, so it can share a command) are added to <paramref name="parameters"/>.</summary>
-    string OutcomeSql(IReadOnlyList<DeliveryOutcome> outcomes, List<(string, object?)> parameters, string prefix)
+    /// <summary>One UPDATE of outcomes; its parameters (named @oN_x, so it can share a command with the mark) are added to <paramref name="parameters"/>.</summary>
+    string OutcomeSql(IReadOnlyList<DeliveryOutcome> outcomes, List<(string, object?)> parameters)
     {
         var values = new StringBuilder();
         var timestamp = db.IsPostgres ? "timestamptz" : "TEXT";
         for (var i = 0; i < outcomes.Count; i++)
         {
             var o = outcomes[i];
-            var p = $"@{prefix}{i}_";
+            var p = $"@o{i}_";
             values.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"({p}c, {p}s, {p}r, {p}m, {p}p, CAST({p}n AS {timestamp}), {p}a)");
             parameters.AddRange([($"{p}c", o.CustomerId), ($"{p}s", o.Status), ($"{p}r", o.Reason), ($"{p}m", o.MessageId),
                 ($"{p}p", o.Reply), ($"{p}n", o.NotBefore), ($"{p}a", o.Attempted ? 1 : 0)]);

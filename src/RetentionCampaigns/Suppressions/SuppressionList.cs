@@ -51,11 +51,6 @@ public sealed class SuppressionList(byte[] salt)
         await db.Database.ExecuteSqlRawAsync(sql, [Hash(address), reason, source, (object?)detail ?? DBNull.Value, now], ct);
     }
 
-    public async Task<bool> IsSuppressedAsync(RetentionDb db, string address, CancellationToken ct)
-    {
-        var hash = Hash(address);
-        return await db.Suppressions.AnyAsync(s => s.AddressHash == hash, ct);
-    }
 
     /// <summary>The installation's salt from the database, created on first use (concurrent first starts agree on one).</summary>
     public static async Task<SuppressionList> LoadAsync(RetentionDb db, TimeProvider clock, CancellationToken ct)

@@ -9,7 +9,7 @@ using RetentionCampaigns.Links;
 namespace RetentionCampaigns.Templates;
 
 /// <summary>A customer's template model plus what decides how their links are built.</summary>
-public sealed record Recipient(long CustomerId, string Email, TemplateModel Model, bool TracksClicks);
+public sealed record Recipient(long CustomerId, string Email, string TimeZone, TemplateModel Model, bool TracksClicks);
 
 /// <summary>
 /// Builds template models for customers from the database, a batch at a time (one query per table, not per
@@ -18,10 +18,12 @@ public sealed record Recipient(long CustomerId, string Email, TemplateModel Mode
 /// </summary>
 public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOptions<ShopOptions> shopOptions)
 {
+    /// <param name="consent">The customers' current consent states, when the caller has read them already.</param>
     /// <param name="templateLocales">The languages the template has: the customer's is used when it is among them,
     /// else <paramref name="fallbackLocale"/> (the campaign's default), else the template's first.</param>
     public async Task<Dictionary<long, Recipient>> BuildAsync(IReadOnlyCollection<long> customerIds, IReadOnlyCollection<string> templateLocales,
-        string? fallbackLocale, CampaignView? campaign, OfferView? offer, CancellationToken ct)
+        string? fallbackLocale, CampaignView? campaign, OfferView? offer, CancellationToken ct,
+        IReadOnlyDictionary<long, IReadOnlyDictionary<string, ConsentState>>? consent = null)
     {
         var shop = shopOptions.Value;
         var customers = await db.Customers.AsNoTracking().Where(c => customerIds.Contains(c.Id)).ToListAsync(ct);
@@ -35,7 +37,7 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
             .ToListAsync(ct))
             .GroupBy(x => x.CustomerId)
             .ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.Items).ThenBy(x => x.Category, StringComparer.Ordinal).First().Category!);
-        var consent = await ConsentApi.CurrentStatesAsync(db, customerIds, ct);
+        consent ??= await ConsentApi.CurrentStatesAsync(db, customerIds, ct); // the caller's, when it already has them
 
         var sender = new SenderView { Name = shop.Name, Email = shop.SenderEmail, PostalAddress = shop.PostalAddress };
         var result = new Dictionary<long, Recipient>(customers.Count);
@@ -66,7 +68,7 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
                 Sender = sender,
                 Reason = format.Reason(shop.Name, basis),
             };
-            result[customer.Id] = new Recipient(customer.Id, customer.Email, model, tracks);
+            result[customer.Id] = new Recipient(customer.Id, customer.Email, customer.TimeZone, model, tracks);
         }
         return result;
     }

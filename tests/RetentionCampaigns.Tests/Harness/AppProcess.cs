@@ -59,6 +59,10 @@ public sealed class AppProcess : IAsyncDisposable
         return (await stdout).Trim();
     }
 
+    /// <summary>Creates an API key with the CLI (which migrates the database first); the key is the last line it prints.</summary>
+    public static async Task<string> CreateApiKeyAsync(IReadOnlyDictionary<string, string> settings, string name) =>
+        (await RunVerbAsync(settings, "apikey", "create", name)).Split('\n')[^1].Trim();
+
     /// <summary>Starts the app and waits until /health answers.</summary>
     public static async Task<AppProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings, string apiKey)
     {

@@ -34,14 +34,10 @@ public sealed class Scenario : IAsyncDisposable
         var extra = server.AppSettings();
         foreach (var (key, value) in more ?? []) extra[key] = value;
         var settings = AppProcess.Settings(store.ToString(), database.ConnectionString, extra);
-        // Migrates the database too; the key is the last line it prints (log lines may come before).
-        var apiKey = (await AppProcess.RunVerbAsync(settings, "apikey", "create", "scenario")).Split('\n')[^1].Trim();
-        await using (var db = database.CreateContext())
-        {
-            await db.Database.OpenConnectionAsync();
-            await db.Database.GetDbConnection().ExecuteAsync(ScenarioShop.SeedSql(store == DatabaseProvider.Postgres, customers));
-        }
-        return new Scenario(database, server, settings, apiKey, customers);
+        var apiKey = await AppProcess.CreateApiKeyAsync(settings, "scenario"); // migrates the database too
+        var scenario = new Scenario(database, server, settings, apiKey, customers);
+        await scenario.ExecuteAsync(ScenarioShop.SeedSql(store == DatabaseProvider.Postgres, customers));
+        return scenario;
     }
 
     public async Task<AppProcess> StartNodeAsync(string name)
