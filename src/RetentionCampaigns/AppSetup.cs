@@ -6,6 +6,7 @@ using RetentionCampaigns.ApiKeys;
 using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Cli;
 using RetentionCampaigns.Consent;
+using RetentionCampaigns.Coupons;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Demo;
@@ -108,6 +109,7 @@ public static class AppSetup
         api.MapSegments();
         api.MapTemplates();
         api.MapCampaigns();
+        api.MapCoupons();
     }
 }
 

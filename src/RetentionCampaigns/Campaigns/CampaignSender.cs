@@ -2,7 +2,9 @@ using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Quartz;
+using RetentionCampaigns.Api;
 using RetentionCampaigns.Consent;
+using RetentionCampaigns.Coupons;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Mail;
 using RetentionCampaigns.Suppressions;
@@ -152,11 +154,38 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
                 else outcomes.Add(new DeliveryOutcome(customerId, decision.Status, decision.Reason, NotBefore: decision.NotBefore));
             }
         }
+        if (campaign.Offer is { } offer && ready.Count > 0) ready = await AttachCouponsAsync(run, campaign.Id, offer, ready, outcomes, now, ct);
         await ledger.WriteAsync(run.Id, me, outcomes, ct);
         tally.Skipped += outcomes.Count(o => o.Status == DeliveryStatuses.Skipped);
         tally.Deferred += outcomes.Count(o => o.Status == DeliveryStatuses.Deferred);
         return ready;
     }
+
+    /// <summary>
+    /// Gives each ready recipient the run's coupon for them (the one issued before, when the message is retried); a
+    /// recipient the pool has no code left for is skipped, as the email would promise a coupon it cannot show.
+    /// </summary>
+    async Task<List<Ready>> AttachCouponsAsync(CampaignRun run, long campaignId, CampaignOffer offer, List<Ready> ready, List<DeliveryOutcome> outcomes,
+        DateTime now, CancellationToken ct)
+    {
+        var terms = new CouponTerms(offer.Codes == "generated", offer.Prefix, offer.Value is { } value ? FieldRules.ToMinorUnits(value) : null, offer.PercentOff,
+            offer.MinimumOrder is { } minimum ? FieldRules.ToMinorUnits(minimum) : null, offer.ValidDays);
+        var coupons = await CouponIssuer.IssueAsync(db, CouponsApi.CampaignPool(campaignId), terms, CouponsIssuedFor(run.Id),
+            ready.Select(r => r.Recipient.CustomerId).ToList(), now, ct);
+        var currency = shop.Value.Currency;
+        var withCoupon = new List<Ready>(ready.Count);
+        foreach (var r in ready)
+        {
+            if (coupons.TryGetValue(r.Recipient.CustomerId, out var coupon))
+                withCoupon.Add(r with { Recipient = r.Recipient with { Model = r.Recipient.Model with { Offer = OfferView.For(coupon, currency) } } });
+            else
+                outcomes.Add(new DeliveryOutcome(r.Recipient.CustomerId, DeliveryStatuses.Skipped,
+                    $"no coupon code left in the campaign's pool (upload more: POST /api/campaigns/{campaignId}/coupons)"));
+        }
+        return withCoupon;
+    }
+
+    public static string CouponsIssuedFor(long runId) => $"run:{runId}";
 
     /// <summary>Writes the previous chunk's outcomes, marks and sends this chunk; returns its outcomes, not yet written.</summary>
     async Task<List<DeliveryOutcome>> SendChunkAsync(CampaignRun run, Campaign campaign, TemplateVersion version, Ready[] chunk,
@@ -209,6 +238,12 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
                     tally.InDoubt++;
                     break;
             }
+        }
+        if (campaign.Offer is not null)
+        {
+            // Messages that never reached the customer give their coupon back (an uploaded code returns to the pool).
+            var unused = outcomes.Where(o => o.Status is DeliveryStatuses.Skipped or DeliveryStatuses.Failed).Select(o => o.CustomerId).ToList();
+            await CouponIssuer.ReleaseAsync(db, CouponsIssuedFor(run.Id), unused, CancellationToken.None);
         }
         foreach (var (address, reply) in bounced)
             await suppressions.AddAsync(db, address, SuppressionReasons.HardBounce, $"campaign {campaign.Id}, run {run.Id}", reply, clock.GetUtcNow().UtcDateTime, CancellationToken.None);

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using RetentionCampaigns.Api;
+using RetentionCampaigns.Coupons;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Templates;
 
@@ -20,7 +21,8 @@ public sealed record CampaignItem(long Id, string Name, string? Description, str
     int HoldoutPercent, int Priority, CampaignPolicy Policy, CampaignOffer? Offer, DateTime CreatedAt, DateTime UpdatedAt);
 
 public sealed record RunReport(long Id, DateTime Slot, string State, int SegmentVersion, int TemplateVersion, int Members,
-    Dictionary<string, int> Statuses, DateTime StartedAt, DateTime? FinishedAt, double? DurationSeconds, double? MessagesPerSecond);
+    Dictionary<string, int> Statuses, DateTime StartedAt, DateTime? FinishedAt, double? DurationSeconds, double? MessagesPerSecond,
+    int CouponsIssued, int CouponsRedeemed);
 public sealed record DeliveryWhy(string CustomerId, long RunId, string Status, string? Reason, int HoldoutBucket, int HoldoutPercent,
     int Attempts, DateTime? NotBefore, string? MessageId, string? Reply, DateTime UpdatedAt);
 
@@ -164,8 +166,10 @@ public static partial class CampaignsApi
             .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct);
         double? duration = run.FinishedAt is { } end ? (end - run.StartedAt).TotalSeconds : null;
         var sent = statuses.GetValueOrDefault(DeliveryStatuses.Sent);
+        var coupons = db.Coupons.Where(c => c.IssuedFor == CampaignSender.CouponsIssuedFor(run.Id));
         return new RunReport(run.Id, run.Slot, run.State, run.SegmentVersion, run.TemplateVersion, run.Members, statuses, run.StartedAt, run.FinishedAt,
-            duration, duration is > 0 ? Math.Round(sent / duration.Value, 1) : null);
+            duration, duration is > 0 ? Math.Round(sent / duration.Value, 1) : null,
+            await coupons.CountAsync(ct), await coupons.CountAsync(c => c.RedeemedAt != null, ct));
     }
 
     static ProblemHttpResult RunNotFound(long id, long runId) =>
@@ -186,6 +190,8 @@ public static partial class CampaignsApi
             errors.Add("schedule.sendAt", "lies in the past; choose a new time.");
         if (campaign.ActiveUntil is { } until && until <= now)
             errors.Add("activeUntil", "the active period is over.");
+        if (campaign.Offer is { Codes: "pool" } && !await db.Coupons.AnyAsync(c => c.Pool == CouponsApi.CampaignPool(campaign.Id) && c.IssuedAt == null, ct))
+            errors.Add("offer.codes", $"the campaign's coupon pool is empty; upload codes first (POST /api/campaigns/{campaign.Id}/coupons).");
         return errors.Any ? errors.ToProblem(422, "The campaign cannot be scheduled.") : null;
     }
 

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using RetentionCampaigns.ApiKeys;
 using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Consent;
+using RetentionCampaigns.Coupons;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Imports;
 using RetentionCampaigns.Links;
@@ -43,6 +44,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<Delivery> Deliveries => Set<Delivery>();
     public DbSet<Suppression> Suppressions => Set<Suppression>();
     public DbSet<SuppressionSalt> SuppressionSalts => Set<SuppressionSalt>();
+    public DbSet<Coupon> Coupons => Set<Coupon>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -68,6 +70,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         model.Entity<SigningKey>().Property(k => k.Id).ValueGeneratedNever();
         model.Entity<Delivery>().HasKey(d => new { d.RunId, d.CustomerId });
         model.Entity<Suppression>().HasKey(s => s.AddressHash);
+        model.Entity<Coupon>().HasKey(c => c.Code);
         model.Entity<SuppressionSalt>(e =>
         {
             e.ToTable("suppression_salt");

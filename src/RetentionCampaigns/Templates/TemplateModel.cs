@@ -1,4 +1,6 @@
 using System.Globalization;
+using RetentionCampaigns.Api;
+using RetentionCampaigns.Coupons;
 
 namespace RetentionCampaigns.Templates;
 
@@ -51,6 +53,15 @@ public sealed record OfferView
     public int? PercentOff { get; init; }
     public Money? MinimumOrder { get; init; }
     public DateTime? ExpiresAt { get; init; }
+
+    public static OfferView For(Coupon coupon, string currency) => new()
+    {
+        CouponCode = coupon.Code,
+        Value = coupon.ValueMinor is { } value ? new Money(FieldRules.FromMinorUnits(value), currency) : null,
+        PercentOff = coupon.PercentOff,
+        MinimumOrder = coupon.MinimumOrderMinor is { } minimum and > 0 ? new Money(FieldRules.FromMinorUnits(minimum), currency) : null,
+        ExpiresAt = coupon.ExpiresAt,
+    };
 }
 
 public sealed record LinksView
