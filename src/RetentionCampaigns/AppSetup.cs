@@ -17,6 +17,7 @@ using RetentionCampaigns.Mailing;
 using RetentionCampaigns.Scheduling;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Orders;
+using RetentionCampaigns.PublicPages;
 using RetentionCampaigns.Segments;
 using RetentionCampaigns.Surveys;
 using RetentionCampaigns.Suppressions;
@@ -41,6 +42,8 @@ public static class AppSetup
             .Configure<IConfiguration>((options, configuration) => options.PublicBaseUrl = configuration["PublicBaseUrl"] ?? options.PublicBaseUrl);
         services.AddSingleton(LoadLinkTokens);
         services.AddSingleton<LinkBuilder>();
+        services.AddOptions<PublicPageOptions>().BindConfiguration("PublicPages");
+        services.AddSingleton<PublicRateLimits>();
         services.AddSingleton(LoadSuppressionList);
         services.AddSingleton<TemplateEngine>();
         services.AddSingleton<TemplateValidator>();
@@ -97,7 +100,7 @@ public static class AppSetup
 
         app.MapOpenApi();
         app.MapHealthChecks("/health");
-        app.MapClicks();
+        app.MapPublicPages();
         var api = app.MapGroup("/api").RequireAuthorization();
         api.MapCustomers();
         api.MapOrders();

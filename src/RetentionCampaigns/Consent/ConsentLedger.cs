@@ -1,0 +1,54 @@
+using Microsoft.EntityFrameworkCore;
+using RetentionCampaigns.Data;
+
+namespace RetentionCampaigns.Consent;
+
+/// <summary>Where the request that changed a consent came from (recorded with the event).</summary>
+public sealed record ConsentWitness(string Source, string? IpAddress, string? UserAgent, string? ConsentTextVersion = null)
+{
+    public static ConsentWitness From(HttpContext http, string source, string? consentTextVersion = null) =>
+        new(source, http.Connection.RemoteIpAddress?.ToString(), Truncate(http.Request.Headers.UserAgent.ToString(), 512), consentTextVersion);
+
+    static string? Truncate(string value, int length) => value.Length == 0 ? null : value.Length <= length ? value : value[..length];
+}
+
+/// <summary>
+/// Changes of consent made by customers themselves (unsubscribe link, preference centre, double opt-in), each one
+/// conditional statement: it appends an event only when the purpose's current state differs, so a repeated click
+/// or a mailbox provider posting the same one-click unsubscribe twice records it once.
+/// </summary>
+public static class ConsentLedger
+{
+    /// <summary>
+    /// Withdraws a purpose. A withdrawal of marketing email sent on the existing-customer basis is an objection
+    /// (UWG section 7(3) allows such email only until the customer objects). True when an event was recorded.
+    /// </summary>
+    public static Task<bool> WithdrawAsync(RetentionDb db, long customerId, string purpose, ConsentWitness witness, DateTime now, CancellationToken ct) =>
+        AppendAsync(db, customerId, purpose, "withdrawn",
+            "COALESCE(latest.lawful_basis, 'consent')", "COALESCE(latest.lawful_basis, '') = 'existing_customer'", witness, now, ct);
+
+    /// <summary>Grants a purpose by the customer's own consent (confirmed by their using a link sent to their address).</summary>
+    public static Task<bool> GrantAsync(RetentionDb db, long customerId, string purpose, ConsentWitness witness, DateTime now, CancellationToken ct) =>
+        AppendAsync(db, customerId, purpose, "granted", "'consent'", db.IsPostgres ? "false" : "0", witness, now, ct);
+
+    static async Task<bool> AppendAsync(RetentionDb db, long customerId, string purpose, string status, string basisSql, string objectionSql,
+        ConsentWitness witness, DateTime now, CancellationToken ct)
+    {
+        var sql = "INSERT INTO consent_events (customer_id, purpose, status, lawful_basis, objection, source, occurred_at, ip_address, user_agent, consent_text_version, recorded_at) " +
+                  $"SELECT c.id, @purpose, @status, {basisSql}, {objectionSql}, @source, @now, @ip, @agent, @version, @now FROM customers c " +
+                  "LEFT JOIN (SELECT lawful_basis, status FROM consent_events WHERE customer_id = @customer AND purpose = @purpose " +
+                  "ORDER BY occurred_at DESC, id DESC LIMIT 1) latest ON 1 = 1 " +
+                  "WHERE c.id = @customer AND COALESCE(latest.status, 'none') <> @status ON CONFLICT DO NOTHING";
+        var connection = db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            return await connection.ExecuteAsync(sql, null, [("@customer", customerId), ("@purpose", purpose), ("@status", status), ("@source", witness.Source),
+                ("@now", now), ("@ip", witness.IpAddress), ("@agent", witness.UserAgent), ("@version", witness.ConsentTextVersion)], ct) == 1;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+}
