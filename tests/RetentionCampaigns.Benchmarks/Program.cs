@@ -8,6 +8,7 @@ return args switch
     ["render", .. var rest] => await RenderBenchmark.RunAsync(rest),
     ["smtp", .. var rest] => await SmtpBenchmark.RunAsync(rest),
     ["campaign", .. var rest] => await CampaignBenchmark.RunAsync(rest),
+    ["unsubscribe", .. var rest] => await UnsubscribeBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -22,6 +23,8 @@ static int Usage()
           smtp [--messages 20000]                        5 KB messages to smtp-sink: one connection, a pool of 8, vs smtp-source -d -s 8
           campaign [--recipients 100000] [--postgres-only|--sqlite-only]
                                                          a one-off campaign sent by the app process to smtp-sink, trigger to last accepted
+          unsubscribe [--seconds 30] [--connections 16] [--threads 2] [--customers 250000]
+                                                         wrk against the one-click unsubscribe POST on PostgreSQL: rate, p99, all recorded
         PostgreSQL: RC_TEST_POSTGRES (default Host=127.0.0.1;Username=postgres;Password=postgres); a scratch database is created and dropped.
         """);
     return 2;

@@ -41,13 +41,16 @@ public static class UnsubscribePages
     static async Task<IResult> UnsubscribeAsync(string token, HttpContext http, RetentionDb db, IOptions<ShopOptions> shop, TimeProvider clock, CancellationToken ct)
     {
         if (!PublicEndpoints.TryVerify(http, token, LinkPurpose.Unsubscribe, out var claims, out var failure)) return failure;
-        var locale = await db.Customers.Where(c => c.Id == claims.CustomerId).Select(c => c.Locale).FirstOrDefaultAsync(ct);
-        var text = PageText.For(locale ?? PublicPage.PreferredLocale(http, shop.Value.DefaultLocale));
         if (!await IsOneClickAsync(http.Request, ct))
-            return PublicPage.Render(400, text.Locale, shop.Value.Name, text.BadRequestTitle, $"<p>{PublicPage.Encode(text.UnsubscribeBodyMissing)}</p>");
+        {
+            var locale = await db.Customers.Where(c => c.Id == claims.CustomerId).Select(c => c.Locale).FirstOrDefaultAsync(ct);
+            var problem = PageText.For(locale ?? PublicPage.PreferredLocale(http, shop.Value.DefaultLocale));
+            return PublicPage.Render(400, problem.Locale, shop.Value.Name, problem.BadRequestTitle, $"<p>{PublicPage.Encode(problem.UnsubscribeBodyMissing)}</p>");
+        }
         // A customer deleted since the email went out has nothing left to unsubscribe: the answer is the same.
-        var recorded = locale is not null && await ConsentLedger.WithdrawAsync(db, claims.CustomerId, "email_marketing",
+        var (recorded, customerLocale) = await ConsentLedger.WithdrawAsync(db, claims.CustomerId, "email_marketing",
             ConsentWitness.From(http, "unsubscribe_link"), clock.GetUtcNow().UtcDateTime, ct);
+        var text = PageText.For(customerLocale ?? PublicPage.PreferredLocale(http, shop.Value.DefaultLocale));
         return PublicPage.Render(200, text.Locale, shop.Value.Name, text.UnsubscribedTitle,
             $"<p class=\"done\" role=\"status\">{PublicPage.Encode(recorded ? text.Unsubscribed : text.AlreadyUnsubscribed)}</p>");
     }
