@@ -17,6 +17,7 @@ using RetentionCampaigns.Mailing;
 using RetentionCampaigns.Scheduling;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Orders;
+using RetentionCampaigns.Preferences;
 using RetentionCampaigns.PublicPages;
 using RetentionCampaigns.Segments;
 using RetentionCampaigns.Surveys;
@@ -44,6 +45,7 @@ public static class AppSetup
         services.AddSingleton<LinkBuilder>();
         services.AddOptions<PublicPageOptions>().BindConfiguration("PublicPages");
         services.AddSingleton<PublicRateLimits>();
+        services.AddOptions<PreferenceOptions>().BindConfiguration("Preferences");
         services.AddSingleton(LoadSuppressionList);
         services.AddSingleton<TemplateEngine>();
         services.AddSingleton<TemplateValidator>();

@@ -27,6 +27,8 @@ public sealed class Campaign
     public int Priority { get; set; }
     public CampaignPolicy Policy { get; set; } = new();
     public CampaignOffer? Offer { get; set; }
+    /// <summary>The preference-centre topic the campaign belongs to; customers who opted out of it are skipped.</summary>
+    public string? Topic { get; set; }
     public string State { get; set; } = CampaignStates.Draft;
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }

@@ -7,6 +7,7 @@ using RetentionCampaigns.Consent;
 using RetentionCampaigns.Coupons;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Mail;
+using RetentionCampaigns.Preferences;
 using RetentionCampaigns.Suppressions;
 using RetentionCampaigns.Templates;
 
@@ -136,6 +137,7 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         var suppressed = await db.Suppressions.Where(s => hashList.Contains(s.AddressHash)).ToDictionaryAsync(s => s.AddressHash, s => s.Reason, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         var recent = await RecentSendsAsync(allowed, campaign.Policy, now, ct);
+        var preferences = await db.CustomerPreferences.AsNoTracking().Where(p => allowed.Contains(p.CustomerId)).ToDictionaryAsync(p => p.CustomerId, ct);
 
         var outcomes = new List<DeliveryOutcome>();
         var ready = new List<Ready>();
@@ -147,6 +149,9 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
                 outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, "the customer no longer exists"));
             else if (suppressed.TryGetValue(hashes[customerId], out var why))
                 outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, $"the address is on the suppression list ({why.Replace('_', ' ')})"));
+            else if (preferences.TryGetValue(customerId, out var chosen)
+                     && chosen.Refusal(campaign.Topic, now, recent.GetValueOrDefault(customerId)?.Max(r => (DateTime?)r.SentAt)) is { } refusal)
+                outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, refusal));
             else
             {
                 var decision = SendPolicy.Decide(campaign, now, run.ValidUntil, recipient.TimeZone, recent.GetValueOrDefault(customerId, []));
@@ -303,7 +308,8 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
     /// <summary>Each customer's marketing emails sent (or possibly sent) within the longest window the policy looks at.</summary>
     async Task<Dictionary<long, List<RecentSend>>> RecentSendsAsync(IReadOnlyCollection<long> customerIds, CampaignPolicy policy, DateTime now, CancellationToken ct)
     {
-        var since = now.AddDays(-Math.Max(policy.FrequencyWindowDays, policy.RepeatAfterDays));
+        // 30 days at least: a customer's own "at most one a month" looks that far back.
+        var since = now.AddDays(-Math.Max(Math.Max(policy.FrequencyWindowDays, policy.RepeatAfterDays), 30));
         string[] counted = [DeliveryStatuses.Sent, DeliveryStatuses.Sending, DeliveryStatuses.InDoubt];
         var rows = await (from d in db.Deliveries
                           join r in db.CampaignRuns on d.RunId equals r.Id

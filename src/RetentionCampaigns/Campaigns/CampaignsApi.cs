@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using RetentionCampaigns.Api;
 using RetentionCampaigns.Coupons;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.Preferences;
 using RetentionCampaigns.Templates;
 
 namespace RetentionCampaigns.Campaigns;
@@ -14,11 +15,11 @@ public sealed record SenderInput(string? Name, string? Email, string? ReplyTo);
 public sealed record ScheduleInput(string? Kind, DateTimeOffset? SendAt, string? Cron, string? TimeZone);
 public sealed record CampaignInput(string? Name, string? Description, long? SegmentId, string? TemplateKey, string? DefaultLocale,
     SenderInput? Sender, ScheduleInput? Schedule, DateTimeOffset? ActiveFrom, DateTimeOffset? ActiveUntil, int? HoldoutPercent, int? Priority,
-    CampaignPolicy? Policy, CampaignOffer? Offer);
+    CampaignPolicy? Policy, CampaignOffer? Offer, string? Topic);
 
 public sealed record CampaignItem(long Id, string Name, string? Description, string State, IEnumerable<string> Actions, long SegmentId,
     string TemplateKey, string DefaultLocale, SenderInput Sender, ScheduleInput Schedule, DateTime? ActiveFrom, DateTime? ActiveUntil,
-    int HoldoutPercent, int Priority, CampaignPolicy Policy, CampaignOffer? Offer, DateTime CreatedAt, DateTime UpdatedAt);
+    int HoldoutPercent, int Priority, CampaignPolicy Policy, CampaignOffer? Offer, string? Topic, DateTime CreatedAt, DateTime UpdatedAt);
 
 public sealed record RunReport(long Id, DateTime Slot, string State, int SegmentVersion, int TemplateVersion, int Members,
     Dictionary<string, int> Statuses, DateTime StartedAt, DateTime? FinishedAt, double? DurationSeconds, double? MessagesPerSecond,
@@ -61,12 +62,12 @@ public static partial class CampaignsApi
     }
 
     static async Task<Results<Created<CampaignItem>, ValidationProblem, ProblemHttpResult>> Create(
-        CampaignInput input, RetentionDb db, IOptions<ShopOptions> shop, TimeProvider clock, CancellationToken ct)
+        CampaignInput input, RetentionDb db, IOptions<ShopOptions> shop, IOptions<PreferenceOptions> topics, TimeProvider clock, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var campaign = new Campaign { Name = "", ScheduleKind = "once", TimeZone = shop.Value.TimeZone, CreatedAt = now, UpdatedAt = now };
         var errors = new ValidationErrors();
-        var templateKey = await ApplyAsync(campaign, input, creating: true, errors, db, ct);
+        var templateKey = await ApplyAsync(campaign, input, creating: true, errors, db, topics.Value, ct);
         if (errors.Any) return errors.ToProblem();
         if (await NameTakenAsync(db, campaign.Name, null, ct)) return Problems.Conflict("name", $"a campaign named '{campaign.Name}' exists already.");
         db.Campaigns.Add(campaign);
@@ -75,7 +76,7 @@ public static partial class CampaignsApi
     }
 
     static async Task<Results<Ok<CampaignItem>, ValidationProblem, ProblemHttpResult>> Update(
-        long id, CampaignInput input, RetentionDb db, TimeProvider clock, CancellationToken ct)
+        long id, CampaignInput input, RetentionDb db, IOptions<PreferenceOptions> topics, TimeProvider clock, CancellationToken ct)
     {
         var campaign = await db.Campaigns.FirstOrDefaultAsync(c => c.Id == id, ct);
         if (campaign is null) return NotFound(id);
@@ -84,7 +85,7 @@ public static partial class CampaignsApi
         var errors = new ValidationErrors();
         if (campaign.State == CampaignStates.Paused && (input.SegmentId is not null || input.TemplateKey is not null))
             errors.Add(input.SegmentId is not null ? "segmentId" : "templateKey", "cannot change while the campaign has runs under way; cancel it and create a new one.");
-        var templateKey = await ApplyAsync(campaign, input, creating: false, errors, db, ct) ?? await TemplateKeyAsync(db, campaign, ct);
+        var templateKey = await ApplyAsync(campaign, input, creating: false, errors, db, topics.Value, ct) ?? await TemplateKeyAsync(db, campaign, ct);
         if (errors.Any) return errors.ToProblem();
         if (input.Name is not null && await NameTakenAsync(db, campaign.Name, id, ct)) return Problems.Conflict("name", $"a campaign named '{campaign.Name}' exists already.");
         if (db.ChangeTracker.HasChanges()) campaign.UpdatedAt = clock.GetUtcNow().UtcDateTime;
@@ -196,7 +197,8 @@ public static partial class CampaignsApi
     }
 
     /// <summary>Validates the input onto the campaign; returns the template key when one was given and found.</summary>
-    static async Task<string?> ApplyAsync(Campaign campaign, CampaignInput input, bool creating, ValidationErrors errors, RetentionDb db, CancellationToken ct)
+    static async Task<string?> ApplyAsync(Campaign campaign, CampaignInput input, bool creating, ValidationErrors errors, RetentionDb db,
+        PreferenceOptions topics, CancellationToken ct)
     {
         var name = creating ? errors.Required("name", input.Name, 200) : errors.Optional("name", input.Name, 200);
         if (name is not null) campaign.Name = name;
@@ -242,6 +244,13 @@ public static partial class CampaignsApi
         if (input.Priority is { } priority) campaign.Priority = priority;
         if (input.Policy is { } policy && ValidPolicy(policy, errors)) campaign.Policy = policy;
         if (input.Offer is { } offer && ValidOffer(offer, errors)) campaign.Offer = offer;
+        if (input.Topic is { } topic)
+        {
+            var known = topics.EffectiveTopics.Select(t => t.Key).ToList();
+            if (topic.Length == 0) campaign.Topic = null;
+            else if (known.Contains(topic)) campaign.Topic = topic;
+            else errors.Add("topic", $"must be one of the preference centre's topics: {string.Join(", ", known)} (Preferences__Topics), or empty for none.");
+        }
         return templateKey;
     }
 
@@ -319,7 +328,7 @@ public static partial class CampaignsApi
     static CampaignItem AsItem(Campaign c, string templateKey) => new(c.Id, c.Name, c.Description, c.State, CampaignStates.ActionsFrom(c.State).Where(a => !CampaignStates.Internal.Contains(a)),
         c.SegmentId, templateKey, c.DefaultLocale, new SenderInput(c.SenderName, c.SenderEmail, c.ReplyTo),
         new ScheduleInput(c.ScheduleKind, c.SendAt is { } at ? new DateTimeOffset(at, TimeSpan.Zero) : null, c.Cron, c.TimeZone),
-        c.ActiveFrom, c.ActiveUntil, c.HoldoutPercent, c.Priority, c.Policy, c.Offer, c.CreatedAt, c.UpdatedAt);
+        c.ActiveFrom, c.ActiveUntil, c.HoldoutPercent, c.Priority, c.Policy, c.Offer, c.Topic, c.CreatedAt, c.UpdatedAt);
 
     static ProblemHttpResult NotFound(long id) => TypedResults.Problem(title: "Campaign not found.", detail: $"No campaign has the id {id}.", statusCode: 404);
 

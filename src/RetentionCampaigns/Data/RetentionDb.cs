@@ -13,6 +13,7 @@ using RetentionCampaigns.Links;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Segments;
 using RetentionCampaigns.Orders;
+using RetentionCampaigns.Preferences;
 using RetentionCampaigns.Suppressions;
 using RetentionCampaigns.Surveys;
 using RetentionCampaigns.Templates;
@@ -45,6 +46,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<Suppression> Suppressions => Set<Suppression>();
     public DbSet<SuppressionSalt> SuppressionSalts => Set<SuppressionSalt>();
     public DbSet<Coupon> Coupons => Set<Coupon>();
+    public DbSet<CustomerPreferences> CustomerPreferences => Set<CustomerPreferences>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -71,6 +73,12 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         model.Entity<Delivery>().HasKey(d => new { d.RunId, d.CustomerId });
         model.Entity<Suppression>().HasKey(s => s.AddressHash);
         model.Entity<Coupon>().HasKey(c => c.Code);
+        model.Entity<CustomerPreferences>(e =>
+        {
+            e.HasKey(p => p.CustomerId);
+            e.Property(p => p.CustomerId).ValueGeneratedNever();
+            e.Property(p => p.TopicsOptedOut).HasConversion(JsonConversion.For<List<string>>(), JsonConversion.Comparer<List<string>>());
+        });
         model.Entity<SuppressionSalt>(e =>
         {
             e.ToTable("suppression_salt");

@@ -74,6 +74,7 @@ public static class PublicEndpoints
         });
         pages.MapClicks();
         pages.MapUnsubscribePages();
+        pages.MapPreferencePages();
         return pages;
     }
 

@@ -40,7 +40,10 @@ public static class PublicPage
         return Results.Content(html.ToString(), "text/html; charset=utf-8", Encoding.UTF8, status);
     }
 
-    public static string Encode(string text) => HtmlEncoder.Default.Encode(text);
+    // Umlauts and other letters stay readable in the UTF-8 source; markup characters are still escaped.
+    static readonly HtmlEncoder Encoder = HtmlEncoder.Create(System.Text.Unicode.UnicodeRanges.All);
+
+    public static string Encode(string text) => Encoder.Encode(text);
 
     /// <summary>A link that does not verify: not valid (400) or expired (410), in the visitor's language as their browser states it.</summary>
     public static IResult BadLink(HttpContext http, TokenFailure failure, string shopName, string defaultLocale)

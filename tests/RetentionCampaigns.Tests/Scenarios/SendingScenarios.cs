@@ -48,7 +48,9 @@ public sealed class SendingScenarios(ITestOutputHelper output)
     {
         const int customers = 20_000;
         await using var scenario = await Scenario.CreateAsync(DatabaseProvider.Postgres, customers,
-            more: new() { ["Scheduling:SendJobSeconds"] = "8", ["Scheduling:SendWorkersPerRun"] = "4" });
+            // Two job threads a node for four send workers: a node with threads to spare is woken at once for the
+            // hand-on triggers it schedules itself and may take every worker before the other polls (every 5 s).
+            more: new() { ["Scheduling:SendJobSeconds"] = "8", ["Scheduling:SendWorkersPerRun"] = "4", ["Scheduling:MaxConcurrentJobs"] = "2" });
         var first = await scenario.StartNodeAsync("node-a");
         var second = await scenario.StartNodeAsync("node-b");
         var id = await scenario.StartCampaignAsync(first);
