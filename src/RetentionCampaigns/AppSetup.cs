@@ -115,6 +115,7 @@ public static class AppSetup
         api.MapTemplates();
         api.MapCampaigns();
         api.MapCoupons();
+        api.MapSuppressions();
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Mail;
 
@@ -47,20 +48,29 @@ public sealed class SuppressionList(byte[] salt)
     /// <summary>Adds the address unless it is already listed (the first reason stays).</summary>
     public async Task AddAsync(RetentionDb db, string address, string reason, string source, string? detail, DateTime now, CancellationToken ct)
     {
-        var sql = "INSERT INTO suppressions (address_hash, reason, source, detail, created_at) VALUES ({0}, {1}, {2}, {3}, {4}) ON CONFLICT (address_hash) DO NOTHING";
-        await db.Database.ExecuteSqlRawAsync(sql, [Hash(address), reason, source, (object?)detail ?? DBNull.Value, now], ct);
+        var sql = "INSERT INTO suppressions (address_hash, reason, source, detail, created_at) VALUES (@hash, @reason, @source, @detail, @now) ON CONFLICT (address_hash) DO NOTHING";
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await db.Database.GetDbConnection().ExecuteAsync(sql, db.Database.CurrentTransaction?.GetDbTransaction(),
+                [("@hash", Hash(address)), ("@reason", reason), ("@source", source), ("@detail", detail), ("@now", now)], ct);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
 
     /// <summary>The installation's salt from the database, created on first use (concurrent first starts agree on one).</summary>
     public static async Task<SuppressionList> LoadAsync(RetentionDb db, TimeProvider clock, CancellationToken ct)
     {
-        var stored = await db.SuppressionSalts.AsNoTracking().FirstOrDefaultAsync(ct);
+        var stored = await db.SuppressionSalts.AsNoTracking().FirstOrDefaultAsync(s => s.Id == 1, ct);
         if (stored is null)
         {
             var insert = "INSERT INTO suppression_salt (id, salt, created_at) VALUES (1, {0}, {1}) ON CONFLICT (id) DO NOTHING";
             await db.Database.ExecuteSqlRawAsync(insert, [RandomNumberGenerator.GetBytes(32), clock.GetUtcNow().UtcDateTime], ct);
-            stored = await db.SuppressionSalts.AsNoTracking().FirstAsync(ct);
+            stored = await db.SuppressionSalts.AsNoTracking().FirstAsync(s => s.Id == 1, ct);
         }
         return new SuppressionList(stored.Salt);
     }

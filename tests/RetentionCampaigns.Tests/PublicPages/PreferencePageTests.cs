@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Links;
+using RetentionCampaigns.Tests.Campaigns;
 using static RetentionCampaigns.Tests.PublicPages.UnsubscribePageTests;
 
 namespace RetentionCampaigns.Tests.PublicPages;
@@ -132,35 +133,16 @@ public sealed class PreferencePageTests
         })).ProblemErrorsAsync(400)).Keys);
         await (await app.Api.PostAsJsonAsync("/api/metrics/refresh", new { })).JsonAsync(200);
 
-        var news = await SendCampaignAsync(app, segmentId, "News", topic: null);
+        var news = await CampaignTestKit.SendOneOffAsync(app, segmentId, "News");
         Assert.Equal("the customer paused marketing email until", news["Paused"].Reason![..41]);
         Assert.Equal(DeliveryStatuses.Sent, news["NoOffers"].Status); // no topic: opting out of offers does not matter
         Assert.Equal(DeliveryStatuses.Sent, news["Monthly"].Status);
         Assert.Equal(DeliveryStatuses.Sent, news["Anything"].Status);
 
-        var offers = await SendCampaignAsync(app, segmentId, "Offers", topic: "offers");
+        var offers = await CampaignTestKit.SendOneOffAsync(app, segmentId, "Offers", "offers");
         Assert.StartsWith("the customer paused marketing email", offers["Paused"].Reason);
         Assert.Equal((DeliveryStatuses.Skipped, "the customer opted out of the topic 'offers'"), (offers["NoOffers"].Status, offers["NoOffers"].Reason));
         Assert.Equal((DeliveryStatuses.Skipped, "the customer asked for at most one marketing email a month"), (offers["Monthly"].Status, offers["Monthly"].Reason));
         Assert.Equal(DeliveryStatuses.Sent, offers["Anything"].Status); // one email in 7 days is within the global cap of 2
-    }
-
-    /// <summary>Creates, schedules and sends a one-off campaign to the segment; the ledger by customer external id.</summary>
-    static async Task<Dictionary<string, Delivery>> SendCampaignAsync(RetentionApp app, long segmentId, string name, string? topic)
-    {
-        var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
-        {
-            name, segmentId, templateKey = "win-back", topic,
-            schedule = new { kind = "once", sendAt = DateTimeOffset.UtcNow.AddDays(1) }, policy = new { quietFrom = "", quietUntil = "" },
-        })).JsonAsync(201);
-        var id = campaign.GetProperty("id").GetInt64();
-        Assert.Equal(topic, campaign.GetProperty("topic").GetString());
-        await (await app.Api.PostAsync($"/api/campaigns/{id}/schedule", null)).JsonAsync(200);
-        var run = await app.ServiceAsync<CampaignRuns, CampaignRun?>(runs => runs.StartAsync(id, DateTime.UtcNow.Date, CancellationToken.None));
-        await app.ServiceAsync<CampaignSender, CampaignSender.Progress>(sender => sender.SendAsync(run!.Id, "preference-test", CancellationToken.None));
-        return await app.WithDbAsync(db => (from d in db.Deliveries.AsNoTracking()
-                                            join c in db.Customers on d.CustomerId equals c.Id
-                                            where d.RunId == run!.Id
-                                            select new { c.ExternalId, d }).ToDictionaryAsync(x => x.ExternalId, x => x.d));
     }
 }

@@ -4,7 +4,8 @@ For every message it accepts it appends the value of the X-RC-Delivery header (r
 --log, flushed at once, before answering 250, so the log is what the server took responsibility for. Faults on
 request: --fail-every N answers 451 to every Nth message; --drop-after-every N records every Nth message and then
 drops the connection instead of answering (the client cannot know it arrived); --drop-mail-every N drops the
-connection at every Nth MAIL FROM (before any data). Prints READY when it listens.
+connection at every Nth MAIL FROM (before any data); --reject-rcpt TEXT answers 550 5.1.1 (no such user) to
+recipients whose address contains TEXT. Prints READY when it listens.
 """
 import argparse
 import threading
@@ -18,6 +19,7 @@ parser.add_argument("--log", required=True)
 parser.add_argument("--fail-every", type=int, default=0)
 parser.add_argument("--drop-after-every", type=int, default=0)
 parser.add_argument("--drop-mail-every", type=int, default=0)
+parser.add_argument("--reject-rcpt", default="")
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -43,6 +45,13 @@ class Counter:
             return "421 4.3.0 closing"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if args.reject_rcpt and args.reject_rcpt in address:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
