@@ -22,6 +22,7 @@ using RetentionCampaigns.PublicPages;
 using RetentionCampaigns.Segments;
 using RetentionCampaigns.Surveys;
 using RetentionCampaigns.Suppressions;
+using RetentionCampaigns.Privacy;
 using RetentionCampaigns.Templates;
 
 namespace RetentionCampaigns;
@@ -116,6 +117,7 @@ public static class AppSetup
         api.MapCampaigns();
         api.MapCoupons();
         api.MapSuppressions();
+        api.MapPrivacy();
     }
 }
 

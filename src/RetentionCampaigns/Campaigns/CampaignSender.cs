@@ -130,6 +130,8 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         var ids = claimed.Select(c => c.CustomerId).ToList();
         var consent = await ConsentApi.CurrentStatesAsync(db, ids, ct);
         var allowed = consent.Where(c => c.Value["email_marketing"] is { Status: "granted", Objection: false }).Select(c => c.Key).ToHashSet();
+        var erased = (await db.Customers.Where(c => allowed.Contains(c.Id) && c.ErasedAt != null).Select(c => c.Id).ToListAsync(ct)).ToHashSet();
+        allowed.ExceptWith(erased);
         var recipients = await models.BuildAsync(allowed, version.Content.Keys, campaign.DefaultLocale,
             new CampaignView { Name = campaign.Name, Key = campaign.Id.ToString(CultureInfo.InvariantCulture) }, null, ct, consent);
         var hashes = recipients.Values.ToDictionary(r => r.CustomerId, r => suppressions.Hash(r.Email));
@@ -143,7 +145,9 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         var ready = new List<Ready>();
         foreach (var (customerId, attempts) in claimed)
         {
-            if (!allowed.Contains(customerId))
+            if (erased.Contains(customerId))
+                outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, "the customer's personal data was erased"));
+            else if (!allowed.Contains(customerId))
                 outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, "no marketing consent at send time"));
             else if (!recipients.TryGetValue(customerId, out var recipient))
                 outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, "the customer no longer exists"));

@@ -109,7 +109,7 @@ public static class ConsentApi
     }
 
     /// <summary>The latest event per purpose decides; ties on time go to the later-recorded event.</summary>
-    static IReadOnlyDictionary<string, ConsentState> StateFrom(IEnumerable<ConsentEvent> events)
+    public static IReadOnlyDictionary<string, ConsentState> StateFrom(IEnumerable<ConsentEvent> events)
     {
         var latest = events.GroupBy(e => e.Purpose)
             .ToDictionary(g => g.Key, g => g.OrderByDescending(e => e.OccurredAt).ThenByDescending(e => e.Id).First());
@@ -118,7 +118,7 @@ public static class ConsentApi
             : new ConsentState("none", null, false, null, null));
     }
 
-    /// <summary>Suppression and erasure join this check when they exist (the consent issue).</summary>
+    /// <summary>What consent alone allows; the sender also checks suppression, erasure and preferences.</summary>
     public static bool AllowsMarketingEmail(IReadOnlyDictionary<string, ConsentState> state) =>
         state["email_marketing"].Status == "granted";
 
@@ -131,6 +131,6 @@ public static class ConsentApi
         return null;
     }
 
-    static ConsentEventItem AsItem(ConsentEvent e, string customerId) => new(customerId, e.Purpose, e.Status, e.LawfulBasis,
+    public static ConsentEventItem AsItem(this ConsentEvent e, string customerId) => new(customerId, e.Purpose, e.Status, e.LawfulBasis,
         e.Objection, e.Source, e.OccurredAt, e.IpAddress, e.UserAgent, e.ConsentTextVersion, e.RecordedAt);
 }

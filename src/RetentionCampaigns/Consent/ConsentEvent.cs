@@ -22,5 +22,5 @@ public static class ConsentVocabulary
     public static readonly string[] Purposes = ["email_marketing", "tracking", "referral_program"];
     public static readonly string[] Statuses = ["granted", "withdrawn"];
     public static readonly string[] LawfulBases = ["consent", "existing_customer"];
-    public static readonly string[] Sources = ["form", "import", "api", "unsubscribe_link", "preference_page", "double_opt_in", "complaint"];
+    public static readonly string[] Sources = ["form", "import", "api", "unsubscribe_link", "preference_page", "double_opt_in", "complaint", "erasure"];
 }

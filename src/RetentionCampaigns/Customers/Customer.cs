@@ -20,6 +20,8 @@ public sealed class Customer
     public Dictionary<string, JsonElement> Attributes { get; set; } = [];
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+    /// <summary>When the customer's personal data was erased (GDPR Art. 17); the row stays as an anonymous shell.</summary>
+    public DateTime? ErasedAt { get; set; }
 
     public List<Order> Orders { get; set; } = [];
     public List<SurveyAnswer> SurveyAnswers { get; set; } = [];

@@ -24,6 +24,8 @@ public sealed record ValidCustomer(
     {
         var before = errors.Total;
         var externalId = errors.Required(path + "externalId", input.ExternalId, 100);
+        if (externalId is not null && externalId.StartsWith(Privacy.CustomerErasure.ErasedIdPrefix, StringComparison.Ordinal))
+            errors.Add(path + "externalId", $"must not start with '{Privacy.CustomerErasure.ErasedIdPrefix}': such ids name erased customers.");
         var email = errors.Required(path + "email", input.Email, 254);
         if (email is not null && !FieldRules.IsEmail(email)) errors.Add(path + "email", "is not a valid email address.");
         var firstName = errors.Optional(path + "firstName", input.FirstName, 100);

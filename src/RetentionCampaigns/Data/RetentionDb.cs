@@ -14,6 +14,7 @@ using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Segments;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Preferences;
+using RetentionCampaigns.Privacy;
 using RetentionCampaigns.Suppressions;
 using RetentionCampaigns.Surveys;
 using RetentionCampaigns.Templates;
@@ -47,6 +48,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<SuppressionSalt> SuppressionSalts => Set<SuppressionSalt>();
     public DbSet<Coupon> Coupons => Set<Coupon>();
     public DbSet<CustomerPreferences> CustomerPreferences => Set<CustomerPreferences>();
+    public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -73,6 +75,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         model.Entity<Delivery>().HasKey(d => new { d.RunId, d.CustomerId });
         model.Entity<Suppression>().HasKey(s => s.AddressHash);
         model.Entity<Coupon>().HasKey(c => c.Code);
+        model.Entity<AuditEntry>().ToTable("audit_log");
         model.Entity<CustomerPreferences>(e =>
         {
             e.HasKey(p => p.CustomerId);

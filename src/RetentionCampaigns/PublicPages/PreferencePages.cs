@@ -28,7 +28,7 @@ public static class PreferencePages
         IOptions<PreferenceOptions> options, TimeProvider clock, CancellationToken ct)
     {
         if (!PublicEndpoints.TryVerify(http, token, LinkPurpose.Preferences, out var claims, out var failure)) return failure;
-        var customer = await db.Customers.AsNoTracking().Where(c => c.Id == claims.CustomerId).Select(c => new { c.Email, c.Locale }).FirstOrDefaultAsync(ct);
+        var customer = await db.Customers.AsNoTracking().Where(c => c.Id == claims.CustomerId && c.ErasedAt == null).Select(c => new { c.Email, c.Locale }).FirstOrDefaultAsync(ct);
         if (customer is null) return Gone(http, shop.Value);
         var text = PageText.For(customer.Locale);
         var consent = await ConsentApi.CurrentStateAsync(db, claims.CustomerId, ct);
@@ -57,7 +57,7 @@ public static class PreferencePages
         IOptions<PublicPageOptions> pageOptions, TimeProvider clock, CancellationToken ct)
     {
         if (!PublicEndpoints.TryVerify(http, token, LinkPurpose.Preferences, out var claims, out var failure)) return failure;
-        var locale = await db.Customers.Where(c => c.Id == claims.CustomerId).Select(c => c.Locale).FirstOrDefaultAsync(ct);
+        var locale = await db.Customers.Where(c => c.Id == claims.CustomerId && c.ErasedAt == null).Select(c => c.Locale).FirstOrDefaultAsync(ct);
         if (locale is null) return Gone(http, shop.Value);
         var text = PageText.For(locale);
         var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync(ct) : FormCollection.Empty;
@@ -110,7 +110,7 @@ public static class PreferencePages
     static void Fieldset(StringBuilder body, string legend, IEnumerable<string> choices, string note = "") =>
         body.Append("<fieldset><legend>").Append(PublicPage.Encode(legend)).Append("</legend>").Append(note).AppendJoin("", choices).Append("</fieldset>");
 
-    /// <summary>A valid link of a customer who no longer exists (deleted): nothing to show or change.</summary>
+    /// <summary>A valid link of a customer who no longer exists or whose data was erased: nothing to show or change.</summary>
     static IResult Gone(HttpContext http, ShopOptions shop)
     {
         var text = PageText.For(PublicPage.PreferredLocale(http, shop.DefaultLocale));

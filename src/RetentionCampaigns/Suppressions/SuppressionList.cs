@@ -45,10 +45,14 @@ public sealed class SuppressionList(byte[] salt)
     public string Hash(string address) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(salt, Encoding.UTF8.GetBytes(Normalize(address))));
 
-    /// <summary>Adds the address unless it is already listed (the first reason stays).</summary>
+    /// <summary>
+    /// Adds the address unless it is already listed: the first reason stays, except that an erasure replaces any
+    /// other (an erased person's entry can never be removed by hand). Runs in the context's transaction if any.
+    /// </summary>
     public async Task AddAsync(RetentionDb db, string address, string reason, string source, string? detail, DateTime now, CancellationToken ct)
     {
-        var sql = "INSERT INTO suppressions (address_hash, reason, source, detail, created_at) VALUES (@hash, @reason, @source, @detail, @now) ON CONFLICT (address_hash) DO NOTHING";
+        var sql = "INSERT INTO suppressions (address_hash, reason, source, detail, created_at) VALUES (@hash, @reason, @source, @detail, @now) ON CONFLICT (address_hash) " +
+                  (reason == SuppressionReasons.Erased ? "DO UPDATE SET reason = excluded.reason, source = excluded.source, detail = excluded.detail" : "DO NOTHING");
         await db.Database.OpenConnectionAsync(ct);
         try
         {
