@@ -23,6 +23,7 @@ using RetentionCampaigns.Segments;
 using RetentionCampaigns.Surveys;
 using RetentionCampaigns.Suppressions;
 using RetentionCampaigns.Privacy;
+using RetentionCampaigns.Signups;
 using RetentionCampaigns.Templates;
 
 namespace RetentionCampaigns;
@@ -47,6 +48,8 @@ public static class AppSetup
         services.AddOptions<PublicPageOptions>().BindConfiguration("PublicPages");
         services.AddSingleton<PublicRateLimits>();
         services.AddOptions<PreferenceOptions>().BindConfiguration("Preferences");
+        services.AddOptions<SignupOptions>().BindConfiguration("Consent");
+        services.AddScoped<ConfirmationMail>();
         services.AddSingleton(LoadSuppressionList);
         services.AddSingleton<TemplateEngine>();
         services.AddSingleton<TemplateValidator>();

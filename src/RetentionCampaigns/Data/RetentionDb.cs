@@ -15,6 +15,7 @@ using RetentionCampaigns.Segments;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Preferences;
 using RetentionCampaigns.Privacy;
+using RetentionCampaigns.Signups;
 using RetentionCampaigns.Suppressions;
 using RetentionCampaigns.Surveys;
 using RetentionCampaigns.Templates;
@@ -49,6 +50,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<Coupon> Coupons => Set<Coupon>();
     public DbSet<CustomerPreferences> CustomerPreferences => Set<CustomerPreferences>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<Signup> Signups => Set<Signup>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 

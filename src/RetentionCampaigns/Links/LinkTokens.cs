@@ -147,6 +147,7 @@ public sealed class LinkBuilder(LinkTokens tokens, IOptions<PublicLinkOptions> o
 
     public string Unsubscribe(long customerId) => $"{Base}/u/{tokens.Create(LinkPurpose.Unsubscribe, customerId)}";
     public string Preferences(long customerId) => $"{Base}/p/{tokens.Create(LinkPurpose.Preferences, customerId)}";
-    public string Confirm(long customerId, DateTime expiresAt) => $"{Base}/confirm/{tokens.Create(LinkPurpose.Confirm, customerId, expiresAt)}";
+    /// <summary>A double opt-in link: bound to the pending sign-up (its id in the token's id field), valid until it expires.</summary>
+    public string Confirm(long signupId, DateTime expiresAt) => $"{Base}/confirm/{tokens.Create(LinkPurpose.Confirm, signupId, expiresAt)}";
     public string Click(long customerId, string target) => $"{Base}/c/{tokens.Create(LinkPurpose.Click, customerId, target: target)}";
 }

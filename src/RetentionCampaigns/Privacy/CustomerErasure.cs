@@ -12,7 +12,7 @@ public sealed record ErasureResult(string ErasedAs, DateTime ErasedAt, int Order
 /// <summary>
 /// Erasure (GDPR Art. 17) of one customer, in one transaction: the address goes to the suppression list as a salted
 /// hash (so a re-import of the person is never mailed), then names, address, attributes, tags, survey comments,
-/// IP addresses and user agents, SMTP replies and preferences are removed. What stays is anonymous: the row with its
+/// IP addresses and user agents, SMTP replies, preferences and sign-ups are removed. What stays is anonymous: the row with its
 /// locale, time zone and country, orders and scores for the aggregates (KPIs, CLV), under a random id.
 /// </summary>
 public static class CustomerErasure
@@ -66,6 +66,8 @@ public static class CustomerErasure
             .ExecuteUpdateAsync(u => u.SetProperty(e => e.IpAddress, (string?)null).SetProperty(e => e.UserAgent, (string?)null), ct);
         var deliveries = await db.Deliveries.Where(d => d.CustomerId == id && d.Reply != null).ExecuteUpdateAsync(u => u.SetProperty(d => d.Reply, (string?)null), ct);
         await db.CustomerPreferences.Where(p => p.CustomerId == id).ExecuteDeleteAsync(ct);
+        var normalized = SuppressionList.Normalize(addresses[0]);
+        await db.Signups.Where(s => s.CustomerId == id || s.Email.ToLower() == normalized).ExecuteDeleteAsync(ct);
 
         var result = new ErasureResult(customer.ExternalId, now, orders.Count, comments, consentEvents, deliveries, withdrawn);
         db.AuditLog.Add(new AuditEntry

@@ -72,6 +72,10 @@ public static class PrivacyApi
         var clicks = await db.LinkClicks.AsNoTracking().Where(c => c.CustomerId == id).OrderBy(c => c.ClickedAt).Select(c => new { target = c.Target, at = c.ClickedAt }).ToListAsync(ct);
         var coupons = await db.Coupons.AsNoTracking().Where(c => c.CustomerId == id).OrderBy(c => c.IssuedAt)
             .Select(c => new { code = c.Code, issuedAt = c.IssuedAt, expiresAt = c.ExpiresAt, redeemedAt = c.RedeemedAt }).ToListAsync(ct);
+        var normalized = SuppressionList.Normalize(customer.Email);
+        var signups = await db.Signups.AsNoTracking().Where(s => s.CustomerId == id || (normalized.Length > 0 && s.Email.ToLower() == normalized))
+            .OrderBy(s => s.CreatedAt).Select(s => new { s.Email, s.FirstName, s.Form, s.IpAddress, s.UserAgent, s.ConsentTextVersion, s.CreatedAt, s.ConfirmedAt })
+            .ToListAsync(ct);
         var suppression = customer.Email.Length == 0 ? null : await db.Suppressions.AsNoTracking()
             .Where(s => s.AddressHash == suppressions.Hash(customer.Email)).Select(s => new { reason = s.Reason, since = s.CreatedAt }).FirstOrDefaultAsync(ct);
 
@@ -86,7 +90,7 @@ public static class PrivacyApi
                 customer.ExternalId, customer.Email, customer.FirstName, customer.LastName, customer.Locale, customer.TimeZone, customer.Country,
                 customer.SignedUpAt, customer.Tags, customer.Attributes, customer.CreatedAt, customer.UpdatedAt, customer.ErasedAt,
             },
-            consent = new { current = ConsentApi.StateFrom(consentEvents), events = consentEvents.Select(e => e.AsItem(externalId)) },
+            consent = new { current = ConsentApi.StateFrom(consentEvents), events = consentEvents.Select(e => e.AsItem(externalId)), signups },
             preferences = preferences is null ? null : new { preferences.Frequency, preferences.PausedUntil, preferences.TopicsOptedOut, preferences.UpdatedAt },
             suppression,
             metrics,

@@ -48,6 +48,11 @@ public sealed record PageText
     public required string Confirmed { get; init; }
     public required string SignupTitle { get; init; }
     public required string SignupSent { get; init; }
+    public required string AlreadyConfirmed { get; init; }
+    /// <summary>{0}: the field, {1}: what is wrong.</summary>
+    public required string SignupInvalid { get; init; }
+    public required string SendFailedTitle { get; init; }
+    public required string SendFailed { get; init; }
 
     public string DateFormat => Locale == "de" ? "d. MMMM yyyy" : "d MMMM yyyy";
 
@@ -110,6 +115,10 @@ public sealed record PageText
         Confirmed = "Ihre Anmeldung ist bestätigt.",
         SignupTitle = "Fast geschafft",
         SignupSent = "Wir haben Ihnen eine E-Mail geschickt. Bitte bestätigen Sie Ihre Anmeldung mit dem Link darin.",
+        AlreadyConfirmed = "Ihre Anmeldung war bereits bestätigt. Es ist nichts weiter zu tun.",
+        SignupInvalid = "Die Anmeldung hat nicht geklappt: {0} {1} Bitte gehen Sie zurück und versuchen Sie es noch einmal.",
+        SendFailedTitle = "Das hat gerade nicht geklappt",
+        SendFailed = "Wir konnten die Bestätigungs-E-Mail gerade nicht verschicken. Bitte versuchen Sie es in einigen Minuten noch einmal.",
     };
 
     static readonly PageText English = new()
@@ -169,5 +178,9 @@ public sealed record PageText
         Confirmed = "Your sign-up is confirmed.",
         SignupTitle = "Almost done",
         SignupSent = "We have sent you an email. Please confirm your sign-up with the link in it.",
+        AlreadyConfirmed = "Your sign-up was confirmed already. There is nothing more to do.",
+        SignupInvalid = "The sign-up did not work: {0} {1} Please go back and try again.",
+        SendFailedTitle = "That did not work just now",
+        SendFailed = "We could not send the confirmation email just now. Please try again in a few minutes.",
     };
 }

@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using RetentionCampaigns.Links;
+using RetentionCampaigns.Signups;
 
 namespace RetentionCampaigns.PublicPages;
 
@@ -19,6 +20,7 @@ public sealed class PublicRateLimits : IDisposable
 {
     readonly PartitionedRateLimiter<string> requests;
     readonly PartitionedRateLimiter<string> badLinks;
+    readonly PartitionedRateLimiter<string> signups;
 
     public PublicRateLimits(IOptions<PublicPageOptions> options)
     {
@@ -32,6 +34,10 @@ public sealed class PublicRateLimits : IDisposable
         {
             PermitLimit = Math.Max(1, o.BadLinksPerMinute), Window = TimeSpan.FromMinutes(1), QueueLimit = 0, AutoReplenishment = true,
         }));
+        signups = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetFixedWindowLimiter(address, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = Math.Max(1, o.SignupsPerHour), Window = TimeSpan.FromHours(1), QueueLimit = 0, AutoReplenishment = true,
+        }));
     }
 
     public bool TryRequest(string address)
@@ -44,10 +50,17 @@ public sealed class PublicRateLimits : IDisposable
 
     public void BadLink(string address) => badLinks.AttemptAcquire(address).Dispose();
 
+    public bool TrySignup(string address)
+    {
+        using var lease = signups.AttemptAcquire(address);
+        return lease.IsAcquired;
+    }
+
     public void Dispose()
     {
         requests.Dispose();
         badLinks.Dispose();
+        signups.Dispose();
     }
 }
 
@@ -75,6 +88,7 @@ public static class PublicEndpoints
         pages.MapClicks();
         pages.MapUnsubscribePages();
         pages.MapPreferencePages();
+        pages.MapSignupPages();
         return pages;
     }
 

@@ -83,4 +83,6 @@ public sealed class PublicPageOptions
     public int BadLinksPerMinute { get; set; } = 20;
     /// <summary>The version of the consent text shown on the sign-up form and the preference centre, recorded with every grant.</summary>
     public string ConsentTextVersion { get; set; } = "2026-01";
+    /// <summary>Sign-ups one address may post per hour (each sends an email, so this guards others' inboxes too).</summary>
+    public int SignupsPerHour { get; set; } = 10;
 }

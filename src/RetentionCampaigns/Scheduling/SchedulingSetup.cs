@@ -2,6 +2,7 @@ using Quartz;
 using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Metrics;
+using RetentionCampaigns.Signups;
 
 namespace RetentionCampaigns.Scheduling;
 
@@ -54,6 +55,11 @@ public static class SchedulingSetup
                         .InTimeZone(TimeZoneInfo.FindSystemTimeZoneById(shop.TimeZone))
                         .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)),
                 job => job.WithIdentity(MetricsRefreshKey));
+            // Unconfirmed sign-ups are deleted hourly once expired; hours missed while every node was down run once at start-up.
+            quartz.ScheduleJob<SignupExpiryJob>(
+                trigger => trigger.WithIdentity("hourly-signup-expiry", "system").StartNow()
+                    .WithSimpleSchedule(schedule => schedule.WithInterval(TimeSpan.FromHours(1)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithExistingCount)),
+                job => job.WithIdentity(SignupExpiryJob.Key));
             // One durable job for every campaign; each campaign's trigger says which (CampaignSchedules).
             quartz.AddJob<CampaignRunJob>(job => job.WithIdentity(CampaignRunJob.Key).StoreDurably().RequestRecovery());
             // Send jobs are recovered on another node when theirs dies mid-run.

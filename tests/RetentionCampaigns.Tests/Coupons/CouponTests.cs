@@ -161,35 +161,5 @@ public sealed partial class CouponTests
         Assert.Equal((10, 0), (summary.GetProperty("available").GetInt32(), summary.GetProperty("issued").GetInt32()));
     }
 
-    sealed record Message(string Delivery, string Text);
-
-    /// <summary>The outbox's messages: the delivery header and the decoded text of every body part.</summary>
-    static List<Message> Messages(RetentionApp app) => Directory.GetFiles(app.Outbox, "*.eml").Select(file =>
-    {
-        var eml = File.ReadAllText(file);
-        var delivery = Regex.Match(eml, @"X-RC-Delivery: (\S+)\r\n").Groups[1].Value;
-        var text = new StringBuilder();
-        foreach (Match part in PartPattern().Matches(eml))
-        {
-            var body = part.Groups["body"].Value;
-            text.Append(part.Groups["encoding"].Value == "base64"
-                ? Encoding.UTF8.GetString(Convert.FromBase64String(body.Replace("\r\n", "")))
-                : Encoding.UTF8.GetString(QuotedPrintable(body.Replace("=\r\n", ""))));
-        }
-        return new Message(delivery, text.ToString());
-    }).ToList();
-
-    static byte[] QuotedPrintable(string text)
-    {
-        var bytes = new List<byte>(text.Length);
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (text[i] == '=' && i + 2 < text.Length) { bytes.Add(Convert.ToByte(text.Substring(i + 1, 2), 16)); i += 2; }
-            else bytes.Add((byte)text[i]);
-        }
-        return bytes.ToArray();
-    }
-
-    [GeneratedRegex(@"Content-Transfer-Encoding: (?<encoding>[\w-]+)\r\n(?:[^\r\n]+\r\n)*\r\n(?<body>.*?)(?=\r\n--|\z)", RegexOptions.Singleline)]
-    private static partial Regex PartPattern();
+    static List<OutboxMessage> Messages(RetentionApp app) => OutboxMessage.ReadAll(app.Outbox);
 }
