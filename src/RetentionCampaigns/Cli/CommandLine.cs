@@ -17,6 +17,7 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
           RetentionCampaigns apikey create NAME                        create an API key and print it
           RetentionCampaigns import customers FILE                     import a customers CSV
           RetentionCampaigns import orders FILE                        import an orders CSV
+          RetentionCampaigns import consents FILE                      import a consent events CSV
           RetentionCampaigns metrics refresh [--now 2025-01-31T00:00Z] recompute every customer's metrics
           RetentionCampaigns send-test --to ADDRESS [--template KEY] [--customer EXTERNAL_ID]
                                                                       send a template's test email (default: win-back)
@@ -45,7 +46,7 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
                 await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
                 Console.WriteLine(await ApiKeyService.CreateAsync(services.GetRequiredService<RetentionDb>(), name, TimeProvider.System));
                 return 0;
-            case ["import", var kind, var file] when kind is "customers" or "orders":
+            case ["import", var kind, var file] when kind is "customers" or "orders" or "consents":
                 await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
                 return await ImportAsync(services.GetRequiredService<CsvImporter>(), kind, file);
             case ["metrics", "refresh", .. var rest]:
@@ -125,7 +126,7 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
             {
                 var task = progress.AddTask($"Importing {kind}", maxValue: Math.Max(length, 1));
                 var updates = new Progress<ImportProgress>(p => task.Value = p.BytesRead);
-                report = await importer.ImportAsync(kind == "customers" ? ImportKind.Customers : ImportKind.Orders, file,
+                report = await importer.ImportAsync(Enum.Parse<ImportKind>(kind, ignoreCase: true), file,
                     Path.GetFileName(file), updates, CancellationToken.None);
                 task.Value = task.MaxValue;
             });

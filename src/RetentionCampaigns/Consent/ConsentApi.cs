@@ -32,24 +32,14 @@ public static class ConsentApi
         ConsentEventInput input, HttpContext http, RetentionDb db, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        var customerId = errors.Required("customerId", input.CustomerId, 100);
-        var purpose = OneOf(errors, "purpose", input.Purpose, ConsentVocabulary.Purposes, required: true);
-        var status = OneOf(errors, "status", input.Status, ConsentVocabulary.Statuses, required: true);
-        var basis = OneOf(errors, "lawfulBasis", input.LawfulBasis, ConsentVocabulary.LawfulBases, required: false);
-        var source = OneOf(errors, "source", input.Source, ConsentVocabulary.Sources, required: false) ?? "api";
-        if (status == "granted" && basis is null) errors.Add("lawfulBasis", "is required for a grant: consent or existing_customer.");
-        if (basis == "existing_customer" && purpose is not null && purpose != "email_marketing")
-            errors.Add("lawfulBasis", "existing_customer applies to email_marketing only (UWG section 7(3)).");
-        if (input.Objection == true && status != "withdrawn") errors.Add("objection", "can only accompany a withdrawal.");
-        var ip = errors.Optional("ipAddress", input.IpAddress, 45);
-        if (ip is not null && !IPAddress.TryParse(ip, out _)) errors.Add("ipAddress", "is not an IPv4 or IPv6 address.");
-        var userAgent = errors.Optional("userAgent", input.UserAgent, 512);
-        var textVersion = errors.Optional("consentTextVersion", input.ConsentTextVersion, 50);
-        if (errors.Any) return errors.ToProblem();
+        var valid = ValidConsentEvent.Validate(input, "", errors);
+        if (valid is null) return errors.ToProblem();
+        var (customerId, purpose, status, basis, source, ip, userAgent, textVersion) =
+            (valid.CustomerId, valid.Purpose, valid.Status, valid.LawfulBasis, valid.Source ?? "api", valid.IpAddress, valid.UserAgent, valid.ConsentTextVersion);
 
         var customer = await db.Customers.AsNoTracking().Where(c => c.ExternalId == customerId)
             .Select(c => new { c.Id }).FirstOrDefaultAsync(ct);
-        if (customer is null) return CustomersApi.NotFound(customerId!);
+        if (customer is null) return CustomersApi.NotFound(customerId);
 
         var now = clock.GetUtcNow().UtcDateTime;
         var occurredAt = input.OccurredAt?.UtcDateTime ?? now;
@@ -57,15 +47,15 @@ public static class ConsentApi
         {
             // A withdrawal withdraws whatever basis the purpose had.
             var current = await CurrentStateAsync(db, customer.Id, ct);
-            basis = current[purpose!].LawfulBasis ?? "consent";
+            basis = current[purpose].LawfulBasis ?? "consent";
         }
         var existing = await db.ConsentEvents.AsNoTracking().FirstOrDefaultAsync(e => e.CustomerId == customer.Id
             && e.Purpose == purpose && e.OccurredAt == occurredAt && e.Status == status, ct);
-        if (existing is not null) return TypedResults.Ok(AsItem(existing, customerId!));
+        if (existing is not null) return TypedResults.Ok(AsItem(existing, customerId));
 
         var consentEvent = new ConsentEvent
         {
-            CustomerId = customer.Id, Purpose = purpose!, Status = status!, LawfulBasis = basis, Objection = input.Objection ?? false,
+            CustomerId = customer.Id, Purpose = purpose, Status = status, LawfulBasis = basis, Objection = valid.Objection,
             Source = source, OccurredAt = occurredAt, IpAddress = ip, UserAgent = userAgent, ConsentTextVersion = textVersion,
             RecordedAt = now,
         };
@@ -77,9 +67,9 @@ public static class ConsentApi
             db.ChangeTracker.Clear();
             var stored = await db.ConsentEvents.AsNoTracking().FirstAsync(e => e.CustomerId == customer.Id
                 && e.Purpose == purpose && e.OccurredAt == occurredAt && e.Status == status, ct);
-            return TypedResults.Ok(AsItem(stored, customerId!));
+            return TypedResults.Ok(AsItem(stored, customerId));
         }
-        return TypedResults.Created($"/api/consents/{Uri.EscapeDataString(customerId!)}", AsItem(consentEvent, customerId!));
+        return TypedResults.Created($"/api/consents/{Uri.EscapeDataString(customerId)}", AsItem(consentEvent, customerId));
     }
 
     public sealed record ConsentHistory(string CustomerId, IReadOnlyDictionary<string, ConsentState> Current,
@@ -122,6 +112,36 @@ public static class ConsentApi
     public static bool AllowsMarketingEmail(IReadOnlyDictionary<string, ConsentState> state) =>
         state["email_marketing"].Status == "granted";
 
+
+    public static ConsentEventItem AsItem(this ConsentEvent e, string customerId) => new(customerId, e.Purpose, e.Status, e.LawfulBasis,
+        e.Objection, e.Source, e.OccurredAt, e.IpAddress, e.UserAgent, e.ConsentTextVersion, e.RecordedAt);
+}
+
+/// <summary>A consent event that passed validation; <c>LawfulBasis</c> may be null for a withdrawal (it withdraws the current basis).</summary>
+public sealed record ValidConsentEvent(string CustomerId, string Purpose, string Status, string? LawfulBasis, bool Objection, string? Source,
+    DateTime? OccurredAt, string? IpAddress, string? UserAgent, string? ConsentTextVersion)
+{
+    /// <summary>The API's and the CSV import's rules; errors are keyed by <paramref name="path"/> plus the field.</summary>
+    public static ValidConsentEvent? Validate(ConsentEventInput input, string path, ValidationErrors errors)
+    {
+        var before = errors.Total;
+        var customerId = errors.Required(path + "customerId", input.CustomerId, 100);
+        var purpose = OneOf(errors, path + "purpose", input.Purpose, ConsentVocabulary.Purposes, required: true);
+        var status = OneOf(errors, path + "status", input.Status, ConsentVocabulary.Statuses, required: true);
+        var basis = OneOf(errors, path + "lawfulBasis", input.LawfulBasis, ConsentVocabulary.LawfulBases, required: false);
+        var source = OneOf(errors, path + "source", input.Source, ConsentVocabulary.Sources, required: false);
+        if (status == "granted" && basis is null) errors.Add(path + "lawfulBasis", "is required for a grant: consent or existing_customer.");
+        if (basis == "existing_customer" && purpose is not null && purpose != "email_marketing")
+            errors.Add(path + "lawfulBasis", "existing_customer applies to email_marketing only (UWG section 7(3)).");
+        if (input.Objection == true && status != "withdrawn") errors.Add(path + "objection", "can only accompany a withdrawal.");
+        var ip = errors.Optional(path + "ipAddress", input.IpAddress, 45);
+        if (ip is not null && !IPAddress.TryParse(ip, out _)) errors.Add(path + "ipAddress", "is not an IPv4 or IPv6 address.");
+        var userAgent = errors.Optional(path + "userAgent", input.UserAgent, 512);
+        var textVersion = errors.Optional(path + "consentTextVersion", input.ConsentTextVersion, 50);
+        return errors.Total > before ? null
+            : new ValidConsentEvent(customerId!, purpose!, status!, basis, input.Objection ?? false, source, input.OccurredAt?.UtcDateTime, ip, userAgent, textVersion);
+    }
+
     static string? OneOf(ValidationErrors errors, string path, string? value, string[] allowed, bool required)
     {
         var trimmed = required ? errors.Required(path, value, 50) : errors.Optional(path, value, 50);
@@ -130,7 +150,4 @@ public static class ConsentApi
         errors.Add(path, $"must be one of: {string.Join(", ", allowed)}.");
         return null;
     }
-
-    public static ConsentEventItem AsItem(this ConsentEvent e, string customerId) => new(customerId, e.Purpose, e.Status, e.LawfulBasis,
-        e.Objection, e.Source, e.OccurredAt, e.IpAddress, e.UserAgent, e.ConsentTextVersion, e.RecordedAt);
 }

@@ -1,3 +1,4 @@
+using RetentionCampaigns.Consent;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Orders;
@@ -21,6 +22,7 @@ public sealed class Chunk
     public List<StagedCustomer> Customers { get; } = [];
     public List<(long Line, ValidOrder Order)> Orders { get; } = [];
     public List<StagedLine> Lines { get; } = [];
+    public List<(long Line, ValidConsentEvent Event)> Consents { get; } = [];
     public int Rows { get; private set; }
     public long BytesRead { get; set; }
 
@@ -32,6 +34,13 @@ public sealed class Chunk
             customer.Attributes is null ? null : JsonConversion.Serialize(customer.Attributes));
         if (customerIndex.TryGetValue(customer.ExternalId, out var at)) Customers[at] = staged;
         else { customerIndex[customer.ExternalId] = Customers.Count; Customers.Add(staged); }
+    }
+
+    /// <summary>Consent events are a ledger: every row is its own event (a repeated one is found by its identity).</summary>
+    public void AddConsent(long line, ValidConsentEvent consent)
+    {
+        Rows++;
+        Consents.Add((line, consent));
     }
 
     public void AddOrder(long line, ValidOrder order)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using RetentionCampaigns.Api;
+using RetentionCampaigns.Consent;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Orders;
@@ -48,7 +49,23 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
         ["unitPrice"] = ["unitprice", "price"],
     });
 
+    static readonly Dictionary<string, string> ConsentColumns = Aliases(new()
+    {
+        ["customerId"] = ["customerid", "customerexternalid", "customer", "kundennummer", "kundenid", "kundennr"],
+        ["purpose"] = ["purpose", "zweck"],
+        ["status"] = ["status"],
+        ["lawfulBasis"] = ["lawfulbasis", "basis", "rechtsgrundlage"],
+        ["objection"] = ["objection", "widerspruch"],
+        ["source"] = ["source", "quelle"],
+        ["occurredAt"] = ["occurredat", "date", "time", "timestamp", "datum", "zeitpunkt"],
+        ["ipAddress"] = ["ipaddress", "ip"],
+        ["userAgent"] = ["useragent"],
+        ["consentTextVersion"] = ["consenttextversion", "textversion"],
+    });
+
     static readonly string[] RequiredCustomerFields = ["externalId", "email"];
+    // The time is part of an event's identity: an import run twice must find the same events.
+    static readonly string[] RequiredConsentFields = ["customerId", "purpose", "status", "occurredAt"];
     static readonly string[] RequiredOrderFields = ["externalId", "customerId", "orderedAt", "amount"];
 
     public async Task<ImportReport> ImportAsync(ImportKind kind, string path, string? fileName, IProgress<ImportProgress>? progress, CancellationToken ct)
@@ -72,7 +89,7 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
                 return await FinishAsync(run, state, "rejected", new ImportError(1, null, "The file is empty: a header row is expected."));
 
             var columns = MapHeader(parser.Record, kind, state);
-            var required = kind == ImportKind.Customers ? RequiredCustomerFields : RequiredOrderFields;
+            var required = kind switch { ImportKind.Customers => RequiredCustomerFields, ImportKind.Orders => RequiredOrderFields, _ => RequiredConsentFields };
             var missing = required.Where(f => !columns.Fields.ContainsKey(f)).ToList();
             if (missing.Count > 0)
                 return await FinishAsync(run, state, "rejected", new ImportError(1, string.Join(", ", missing.Select(columns.NameOf)),
@@ -84,7 +101,12 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
             {
                 await foreach (var chunk in chunks.Reader.ReadAllAsync(ct))
                 {
-                    var result = kind == ImportKind.Customers ? await store.MergeCustomersAsync(chunk, ct) : await store.MergeOrdersAsync(chunk, ct);
+                    var result = kind switch
+                    {
+                        ImportKind.Customers => await store.MergeCustomersAsync(chunk, ct),
+                        ImportKind.Orders => await store.MergeOrdersAsync(chunk, ct),
+                        _ => await store.MergeConsentsAsync(chunk, ct),
+                    };
                     state.Merged(result, chunk);
                     progress?.Report(new ImportProgress(chunk.BytesRead, state.RowsRead));
                 }
@@ -119,7 +141,8 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
             errors.Clear();
             if (parser.Malformed is { } why) state.Reject(new ImportError(line, null, $"Malformed CSV: {why}."));
             else if (kind == ImportKind.Customers) ReadCustomer(record, line, columns, errors, state, chunk);
-            else ReadOrder(record, line, columns, zone, shop.Currency, errors, state, chunk);
+            else if (kind == ImportKind.Orders) ReadOrder(record, line, columns, zone, shop.Currency, errors, state, chunk);
+            else ReadConsent(record, line, columns, zone, errors, state, chunk);
 
             if (chunk.Rows >= ChunkRows)
             {
@@ -183,6 +206,29 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
         var valid = ValidOrder.Validate(input, "", currency, errors);
         if (valid is null) { state.Reject(line, columns, errors); return; }
         chunk.AddOrder(line, valid);
+    }
+
+    static void ReadConsent(List<string> record, long line, Columns columns, TimeZoneInfo zone, ValidationErrors errors, ImportState state, Chunk chunk)
+    {
+        DateTimeOffset? occurredAt = null;
+        if (columns.Get(record, "occurredAt") is { } occurredText)
+        {
+            if (CsvValues.TryParseTime(occurredText, zone, out var utc)) occurredAt = new DateTimeOffset(utc);
+            else errors.Add("occurredAt", "is not a date or time (use 2024-03-01T10:00:00Z, 2024-03-01 10:00 or 01.03.2024 10:00).");
+        }
+        else errors.Add("occurredAt", "is required: when the customer gave or withdrew consent.");
+        bool? objection = null;
+        if (columns.Get(record, "objection") is { } objectionText)
+        {
+            objection = objectionText.ToLowerInvariant() switch { "true" or "yes" or "ja" or "1" => true, "false" or "no" or "nein" or "0" => false, _ => null };
+            if (objection is null) errors.Add("objection", "must be true or false.");
+        }
+        var input = new ConsentEventInput(columns.Get(record, "customerId"), columns.Get(record, "purpose"), columns.Get(record, "status"),
+            columns.Get(record, "lawfulBasis"), objection, columns.Get(record, "source"), occurredAt, columns.Get(record, "ipAddress"),
+            columns.Get(record, "userAgent"), columns.Get(record, "consentTextVersion"));
+        var valid = ValidConsentEvent.Validate(input, "", errors);
+        if (valid is null || errors.Any) { state.Reject(line, columns, errors); return; }
+        chunk.AddConsent(line, valid);
     }
 
     static decimal? Amount(List<string> record, Columns columns, string field, ValidationErrors errors)
@@ -252,7 +298,7 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
 
     static Columns MapHeader(List<string> header, ImportKind kind, ImportState state)
     {
-        var aliases = kind == ImportKind.Customers ? CustomerColumns : OrderColumns;
+        var aliases = kind switch { ImportKind.Customers => CustomerColumns, ImportKind.Orders => OrderColumns, _ => ConsentColumns };
         var columns = new Columns();
         for (var i = 0; i < header.Count; i++)
         {

@@ -2,7 +2,7 @@ using System.Text;
 
 namespace RetentionCampaigns.Imports;
 
-public enum ImportKind { Customers, Orders }
+public enum ImportKind { Customers, Orders, Consents }
 
 public sealed record ImportProgress(long BytesRead, long RowsRead);
 

@@ -265,6 +265,43 @@ public sealed class ImportStore : IAsyncDisposable
     }
 
     /// <summary>A command with whichever of the shared values (@now, @locale, @zone) its SQL uses.</summary>
+    /// <summary>
+    /// Appends the chunk's consent events, row by row with one prepared statement (consent files are small next to
+    /// orders): an event the ledger holds already (same customer, purpose, time and status) is left alone, and a
+    /// withdrawal without a basis withdraws the basis the purpose had.
+    /// </summary>
+    public async Task<MergeResult> MergeConsentsAsync(Chunk chunk, CancellationToken ct)
+    {
+        await using var tx = await BeginChunkAsync(ct);
+        await using var insert = connection.Command("""
+            INSERT INTO consent_events (customer_id, purpose, status, lawful_basis, objection, source, occurred_at, ip_address, user_agent,
+                consent_text_version, recorded_at)
+            SELECT c.id, @purpose, @status,
+                   COALESCE(@basis, (SELECT e.lawful_basis FROM consent_events AS e WHERE e.customer_id = c.id AND e.purpose = @purpose
+                                     ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 'consent'),
+                   @objection, @source, @occurred, @ip, @agent, @version, @now
+            FROM customers AS c WHERE c.external_id = @customer
+            ON CONFLICT DO NOTHING
+            """, tx, [("@purpose", ""), ("@status", ""), ("@basis", null), ("@objection", false), ("@source", ""), ("@occurred", now),
+            ("@ip", null), ("@agent", null), ("@version", null), ("@now", now), ("@customer", "")]);
+        await using var known = connection.Command("SELECT 1 FROM customers WHERE external_id = @customer", tx, [("@customer", "")]);
+        long created = 0, unchanged = 0;
+        var unknownLines = new List<long>();
+        foreach (var (line, e) in chunk.Consents)
+        {
+            foreach (var (name, value) in new (string, object?)[] { ("@purpose", e.Purpose), ("@status", e.Status), ("@basis", e.LawfulBasis),
+                         ("@objection", e.Objection), ("@source", e.Source ?? "import"), ("@occurred", e.OccurredAt), ("@ip", e.IpAddress),
+                         ("@agent", e.UserAgent), ("@version", e.ConsentTextVersion), ("@customer", e.CustomerId) })
+                insert.Parameters[name].Value = value ?? DBNull.Value;
+            if (await insert.ExecuteNonQueryAsync(ct) == 1) { created++; continue; }
+            known.Parameters["@customer"].Value = e.CustomerId;
+            if (await known.ExecuteScalarAsync(ct) is null) unknownLines.Add(line);
+            else unchanged++;
+        }
+        await tx.CommitAsync(ct);
+        return new MergeResult(created, 0, unchanged, unknownLines);
+    }
+
     DbCommand Command(DbTransaction? tx, string sql) =>
         connection.Command(sql, tx, new (string Name, object? Value)[] { ("@now", now), ("@locale", shop.DefaultLocale), ("@zone", shop.TimeZone) }
             .Where(p => sql.Contains(p.Name, StringComparison.Ordinal)));

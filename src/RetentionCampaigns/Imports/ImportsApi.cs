@@ -10,7 +10,7 @@ public static class ImportsApi
     {
         var group = api.MapGroup("/imports").WithTags("Imports");
         group.MapPost("/{kind}", Upload)
-            .WithSummary("Import a customers or orders CSV: multipart field 'file', or the CSV as the request body (text/csv).")
+            .WithSummary("Import a customers, orders or consents CSV: multipart field 'file', or the CSV as the request body (text/csv).")
             .DisableAntiforgery()
             .WithMetadata(new Microsoft.AspNetCore.Mvc.DisableRequestSizeLimitAttribute());
         group.MapGet("/", List).WithSummary("The latest imports, newest first.");
@@ -22,7 +22,7 @@ public static class ImportsApi
         string kind, HttpRequest request, CsvImporter importer, CancellationToken ct)
     {
         if (!Enum.TryParse<ImportKind>(kind, ignoreCase: true, out var importKind) || int.TryParse(kind, out _))
-            return Problem(404, "Unknown import kind.", "kind", "must be customers or orders.");
+            return Problem(404, "Unknown import kind.", "kind", "must be customers, orders or consents.");
 
         // Spooled to a temporary file first: the file is checked (encoding, header) before any row is written,
         // and memory stays flat whatever the upload's size.

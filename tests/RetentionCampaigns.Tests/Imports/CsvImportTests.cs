@@ -142,4 +142,42 @@ public sealed class CsvImportTests
     {
         public void Report(ImportProgress value) { lock (seen) seen.Add(value); }
     }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task ConsentCsvAppendsEventsOnceAndReportsBadRowsByColumn(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        await UploadAsync(app, "customers", Encoding.UTF8.GetBytes("id;email\nC1;c1@example.com\nC2;c2@example.com\n"), 201);
+        const string csv = """
+            Kundennummer;Purpose;Status;Lawful basis;Datum;IP;User agent;Text version
+            C1;email_marketing;granted;consent;2026-01-10T10:00:00Z;203.0.113.5;Mozilla/5.0;2025-12
+            C1;email_marketing;withdrawn;;2026-02-01T09:00:00Z;;;
+            C2;email_marketing;granted;existing_customer;01.03.2026 12:00;;;
+            C3;email_marketing;granted;consent;2026-01-10T10:00:00Z;;;
+            C2;tracking;granted;;2026-01-01;;;
+            C2;newsletter;granted;consent;2026-01-01;;;
+            C2;tracking;granted;consent;;;;
+            """;
+        var report = await UploadAsync(app, "consents", Encoding.UTF8.GetBytes(csv), 201);
+        Assert.Equal((7, 3, 3), (report.GetProperty("rowsRead").GetInt32(), report.GetProperty("rowsAccepted").GetInt32(), report.GetProperty("created").GetInt32()));
+        var errors = report.GetProperty("errors").EnumerateArray()
+            .Select(e => (e.GetProperty("line").GetInt32(), e.GetProperty("column").GetString())).OrderBy(e => e.Item1).ToList();
+        Assert.Equal([(5, "customer_id"), (6, "Lawful basis"), (7, "Purpose"), (8, "Datum")], errors);
+
+        var c1 = await (await app.Api.GetAsync("/api/consents/C1")).JsonAsync(200);
+        var marketing = c1.GetProperty("current").GetProperty("email_marketing");
+        Assert.Equal(("withdrawn", "consent"), (marketing.GetProperty("status").GetString(), marketing.GetProperty("lawfulBasis").GetString()));
+        var grant = c1.GetProperty("events")[0];
+        Assert.Equal(("203.0.113.5", "Mozilla/5.0", "2025-12", "import"), (grant.GetProperty("ipAddress").GetString(), grant.GetProperty("userAgent").GetString(),
+            grant.GetProperty("consentTextVersion").GetString(), grant.GetProperty("source").GetString()));
+        var c2 = await (await app.Api.GetAsync("/api/consents/C2")).JsonAsync(200);
+        Assert.Equal("existing_customer", c2.GetProperty("current").GetProperty("email_marketing").GetProperty("lawfulBasis").GetString());
+
+        // The same file again adds nothing: an event is known by customer, purpose, time and status.
+        var again = await UploadAsync(app, "consents", Encoding.UTF8.GetBytes(csv), 201);
+        Assert.Equal((0, 3), (again.GetProperty("created").GetInt32(), again.GetProperty("unchanged").GetInt32()));
+        Assert.Equal(3, await app.WithDbAsync(db => Task.FromResult(db.ConsentEvents.Count())));
+        var missing = await UploadAsync(app, "consents", Encoding.UTF8.GetBytes("customer;purpose;status\nC1;tracking;granted\n"), 422);
+        Assert.Contains("Required column missing: occurred_at", missing.GetProperty("detail").GetString());
+    }
 }
