@@ -1,5 +1,8 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using RetentionCampaigns.Consent;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.PublicPages;
 
 namespace RetentionCampaigns.Links;
 
@@ -13,26 +16,23 @@ public sealed class LinkClick
 
 /// <summary>
 /// <c>/c/{token}</c>: a tracked link in an email. The target is inside the signed token, so nothing else can be
-/// sent through here (no open redirect); a forged or damaged token gets an error page and goes nowhere.
+/// sent through here (no open redirect); a forged or damaged token gets the 400 page and goes nowhere, and counts
+/// against the client's bad-link budget like any other public page.
 /// </summary>
 public static class ClickEndpoint
 {
     public static void MapClicks(this IEndpointRouteBuilder app) =>
         app.MapGet("/c/{token}", FollowAsync).ExcludeFromDescription();
 
-    static async Task<IResult> FollowAsync(string token, LinkTokens tokens, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> FollowAsync(string token, HttpContext http, RetentionDb db, IOptions<ShopOptions> shop, TimeProvider clock, CancellationToken ct)
     {
-        if (!tokens.TryVerify(token, LinkPurpose.Click, out var claims, out _) || claims!.Target is not { } target
-            || !Uri.TryCreate(target, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-        {
-            return Results.Content("""
-                <!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>Link ungültig / Invalid link</title></head>
-                <body><h1>Dieser Link ist ungültig.</h1><p>Bitte prüfen Sie, ob er vollständig kopiert wurde.</p>
-                <h1 lang="en">This link is not valid.</h1><p lang="en">Please check that it was copied completely.</p></body></html>
-                """, "text/html; charset=utf-8", statusCode: 400);
-        }
-        // A customer erased since the email went out is not recorded; the link still works.
-        if (await db.Customers.AnyAsync(c => c.Id == claims.CustomerId, ct))
+        if (!PublicEndpoints.TryVerify(http, token, LinkPurpose.Click, out var claims, out var failure)) return failure;
+        if (claims.Target is not { } target || !Uri.TryCreate(target, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            return PublicPage.BadLink(http, TokenFailure.Malformed, shop.Value.Name, shop.Value.DefaultLocale);
+        // Recorded only while the customer still allows tracking and exists unerased; the link works either way.
+        var tracking = await db.Customers.AnyAsync(c => c.Id == claims.CustomerId && c.ErasedAt == null, ct)
+                       && (await ConsentApi.CurrentStateAsync(db, claims.CustomerId, ct))["tracking"].Status == "granted";
+        if (tracking)
         {
             db.LinkClicks.Add(new LinkClick { CustomerId = claims.CustomerId, Target = target, ClickedAt = clock.GetUtcNow().UtcDateTime });
             await db.SaveChangesAsync(ct);

@@ -43,8 +43,15 @@ public sealed class ClickTests
         var refused = await browser.GetAsync("/c/" + tampered);
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Null(refused.Headers.Location);
-        Assert.Contains("This link is not valid", await refused.Content.ReadAsStringAsync());
+        Assert.Contains("Dieser Link ist ungültig", await refused.Content.ReadAsStringAsync()); // no Accept-Language: the shop's default
         Assert.Equal(HttpStatusCode.BadRequest, (await browser.GetAsync("/c/%2F%2Fevil.example")).StatusCode);
+        Assert.Single(await app.WithDbAsync(db => Task.FromResult(db.LinkClicks.ToList())));
+
+        // Tracking withdrawn after the email went out: the link still leads to the shop, but the click is not recorded.
+        await (await app.Api.PostAsJsonAsync("/api/consents", new { customerId = "T1", purpose = "tracking", status = "withdrawn", source = "form", occurredAt = DateTimeOffset.UtcNow })).JsonAsync(201);
+        var consent = await (await app.Api.GetAsync("/api/consents/T1")).JsonAsync(200);
+        Assert.Equal("withdrawn", consent.GetProperty("current").GetProperty("tracking").GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync(path)).StatusCode);
         Assert.Single(await app.WithDbAsync(db => Task.FromResult(db.LinkClicks.ToList())));
     }
 }
