@@ -1,3 +1,7 @@
+using System.Text.RegularExpressions;
+using RetentionCampaigns.Api;
+using RetentionCampaigns.Coupons;
+
 namespace RetentionCampaigns.Campaigns;
 
 /// <summary>A campaign: a segment, a template, a schedule and the rules of sending.</summary>
@@ -54,7 +58,7 @@ public sealed record CampaignPolicy
 }
 
 /// <summary>The offer in the email: a code from a pool the shop uploaded, or one we generate.</summary>
-public sealed record CampaignOffer
+public sealed partial record CampaignOffer
 {
     /// <summary><c>pool</c> or <c>generated</c>.</summary>
     public required string Codes { get; init; }
@@ -63,6 +67,27 @@ public sealed record CampaignOffer
     public int? PercentOff { get; init; }
     public decimal? MinimumOrder { get; init; }
     public int ValidDays { get; init; } = 30;
+
+    /// <summary>Checks the offer; errors are keyed <paramref name="path"/>.field (campaign offers, referral rewards).</summary>
+    public bool IsValid(string path, ValidationErrors errors)
+    {
+        var before = errors.Total;
+        if (Codes is not ("pool" or "generated")) errors.Add($"{path}.codes", "must be pool (codes the shop uploads) or generated.");
+        if ((Value is null) == (PercentOff is null)) errors.Add($"{path}.value", "give either value (an amount) or percentOff.");
+        if (Value is { } value && (value <= 0 || FieldRules.ToMinorUnits(value) is null)) errors.Add($"{path}.value", "must be a positive amount with at most two decimals.");
+        errors.Range($"{path}.percentOff", PercentOff, 1, 100);
+        if (MinimumOrder is { } minimum && (minimum < 0 || FieldRules.ToMinorUnits(minimum) is null)) errors.Add($"{path}.minimumOrder", "must be an amount of zero or more with at most two decimals.");
+        errors.Range($"{path}.validDays", ValidDays, 1, 365);
+        if (Prefix is { } prefix && !PrefixPattern().IsMatch(prefix)) errors.Add($"{path}.prefix", "must be up to 12 capital letters, digits or dashes.");
+        return errors.Total == before;
+    }
+
+    /// <summary>The terms a coupon is issued on.</summary>
+    public CouponTerms Terms() => new(Codes == "generated", Prefix, Value is { } value ? FieldRules.ToMinorUnits(value) : null, PercentOff,
+        MinimumOrder is { } minimum ? FieldRules.ToMinorUnits(minimum) : null, ValidDays);
+
+    [GeneratedRegex("^[A-Z0-9-]{0,12}$")]
+    private static partial Regex PrefixPattern();
 }
 
 /// <summary>

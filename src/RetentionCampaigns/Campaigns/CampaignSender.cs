@@ -177,9 +177,7 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
     async Task<List<Ready>> AttachCouponsAsync(CampaignRun run, long campaignId, CampaignOffer offer, List<Ready> ready, List<DeliveryOutcome> outcomes,
         DateTime now, CancellationToken ct)
     {
-        var terms = new CouponTerms(offer.Codes == "generated", offer.Prefix, offer.Value is { } value ? FieldRules.ToMinorUnits(value) : null, offer.PercentOff,
-            offer.MinimumOrder is { } minimum ? FieldRules.ToMinorUnits(minimum) : null, offer.ValidDays);
-        var coupons = await CouponIssuer.IssueAsync(db, CouponsApi.CampaignPool(campaignId), terms, CouponsIssuedFor(run.Id),
+        var coupons = await CouponIssuer.IssueAsync(db, CouponsApi.CampaignPool(campaignId), offer.Terms(), CouponsIssuedFor(run.Id),
             ready.Select(r => r.Recipient.CustomerId).ToList(), now, ct);
         var currency = shop.Value.Currency;
         var withCoupon = new List<Ready>(ready.Count);

@@ -243,7 +243,7 @@ public static partial class CampaignsApi
         errors.Range("priority", input.Priority, -100, 100);
         if (input.Priority is { } priority) campaign.Priority = priority;
         if (input.Policy is { } policy && ValidPolicy(policy, errors)) campaign.Policy = policy;
-        if (input.Offer is { } offer && ValidOffer(offer, errors)) campaign.Offer = offer;
+        if (input.Offer is { } offer && offer.IsValid("offer", errors)) campaign.Offer = offer;
         if (input.Topic is { } topic)
         {
             var known = topics.EffectiveTopics.Select(t => t.Key).ToList();
@@ -299,18 +299,6 @@ public static partial class CampaignsApi
 
     static bool IsClock(string value) => TimeOnly.TryParseExact(value, "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
 
-    static bool ValidOffer(CampaignOffer offer, ValidationErrors errors)
-    {
-        var before = errors.Total;
-        if (offer.Codes is not ("pool" or "generated")) errors.Add("offer.codes", "must be pool (codes the shop uploads) or generated.");
-        if ((offer.Value is null) == (offer.PercentOff is null)) errors.Add("offer.value", "give either value (an amount) or percentOff.");
-        if (offer.Value is { } value && (value <= 0 || FieldRules.ToMinorUnits(value) is null)) errors.Add("offer.value", "must be a positive amount with at most two decimals.");
-        errors.Range("offer.percentOff", offer.PercentOff, 1, 100);
-        if (offer.MinimumOrder is { } minimum && (minimum < 0 || FieldRules.ToMinorUnits(minimum) is null)) errors.Add("offer.minimumOrder", "must be an amount of zero or more with at most two decimals.");
-        errors.Range("offer.validDays", offer.ValidDays, 1, 365);
-        if (offer.Prefix is { } prefix && !PrefixPattern().IsMatch(prefix)) errors.Add("offer.prefix", "must be up to 12 capital letters, digits or dashes.");
-        return errors.Total == before;
-    }
 
     static string? Email(ValidationErrors errors, string path, string? value)
     {
@@ -331,7 +319,4 @@ public static partial class CampaignsApi
         c.ActiveFrom, c.ActiveUntil, c.HoldoutPercent, c.Priority, c.Policy, c.Offer, c.Topic, c.CreatedAt, c.UpdatedAt);
 
     static ProblemHttpResult NotFound(long id) => TypedResults.Problem(title: "Campaign not found.", detail: $"No campaign has the id {id}.", statusCode: 404);
-
-    [GeneratedRegex("^[A-Z0-9-]{0,12}$")]
-    private static partial Regex PrefixPattern();
 }
