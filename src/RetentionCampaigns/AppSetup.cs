@@ -23,6 +23,7 @@ using RetentionCampaigns.Segments;
 using RetentionCampaigns.Surveys;
 using RetentionCampaigns.Suppressions;
 using RetentionCampaigns.Privacy;
+using RetentionCampaigns.Referrals;
 using RetentionCampaigns.Signups;
 using RetentionCampaigns.Templates;
 
@@ -49,6 +50,7 @@ public static class AppSetup
         services.AddSingleton<PublicRateLimits>();
         services.AddOptions<PreferenceOptions>().BindConfiguration("Preferences");
         services.AddOptions<SignupOptions>().BindConfiguration("Consent");
+        services.AddOptions<ReferralOptions>().BindConfiguration("Referrals");
         services.AddScoped<ConfirmationMail>();
         services.AddSingleton(LoadSuppressionList);
         services.AddSingleton<TemplateEngine>();
@@ -121,6 +123,7 @@ public static class AppSetup
         api.MapCoupons();
         api.MapSuppressions();
         api.MapPrivacy();
+        api.MapReferralPrograms();
     }
 }
 

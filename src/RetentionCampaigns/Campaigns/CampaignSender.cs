@@ -133,7 +133,8 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         var erased = (await db.Customers.Where(c => allowed.Contains(c.Id) && c.ErasedAt != null).Select(c => c.Id).ToListAsync(ct)).ToHashSet();
         allowed.ExceptWith(erased);
         var recipients = await models.BuildAsync(allowed, version.Content.Keys, campaign.DefaultLocale,
-            new CampaignView { Name = campaign.Name, Key = campaign.Id.ToString(CultureInfo.InvariantCulture) }, null, ct, consent);
+            new CampaignView { Name = campaign.Name, Key = campaign.Id.ToString(CultureInfo.InvariantCulture) }, null, ct, consent,
+            referralLinks: TemplateModelBuilder.UsesReferralLink(version.Content.Values));
         var hashes = recipients.Values.ToDictionary(r => r.CustomerId, r => suppressions.Hash(r.Email));
         var hashList = hashes.Values.ToList();
         var suppressed = await db.Suppressions.Where(s => hashList.Contains(s.AddressHash)).ToDictionaryAsync(s => s.AddressHash, s => s.Reason, ct);

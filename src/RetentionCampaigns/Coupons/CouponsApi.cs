@@ -37,6 +37,13 @@ public static partial class CouponsApi
         TimeProvider clock, CancellationToken ct)
     {
         if (!await db.Campaigns.AnyAsync(c => c.Id == id, ct)) return CampaignNotFound(id);
+        return await UploadAsync(db, CampaignPool(id), input, clock.GetUtcNow().UtcDateTime, ct);
+    }
+
+    /// <summary>Adds codes to a pool (a campaign's, a referral program's); codes known anywhere are left alone.</summary>
+    public static async Task<Results<Ok<CouponUploadResult>, ValidationProblem, ProblemHttpResult>> UploadAsync(RetentionDb db, string pool,
+        CouponUpload input, DateTime now, CancellationToken ct)
+    {
         var errors = new ValidationErrors();
         if (BatchLimit.Check(input.Codes, "codes", errors) is { } tooMany) return tooMany;
         var codes = new HashSet<string>(StringComparer.Ordinal);
@@ -48,8 +55,6 @@ public static partial class CouponsApi
         }
         if (errors.Any) return errors.ToProblem();
 
-        var pool = CampaignPool(id);
-        var now = clock.GetUtcNow().UtcDateTime;
         var known = new HashSet<string>(StringComparer.Ordinal);
         foreach (var chunk in codes.Chunk(1000))
             known.UnionWith(await db.Coupons.Where(c => chunk.Contains(c.Code)).Select(c => c.Code).ToListAsync(ct));

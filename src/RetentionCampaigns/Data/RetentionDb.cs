@@ -15,6 +15,7 @@ using RetentionCampaigns.Segments;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Preferences;
 using RetentionCampaigns.Privacy;
+using RetentionCampaigns.Referrals;
 using RetentionCampaigns.Signups;
 using RetentionCampaigns.Suppressions;
 using RetentionCampaigns.Surveys;
@@ -51,6 +52,10 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<CustomerPreferences> CustomerPreferences => Set<CustomerPreferences>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
     public DbSet<Signup> Signups => Set<Signup>();
+    public DbSet<ReferralProgram> ReferralPrograms => Set<ReferralProgram>();
+    public DbSet<ReferralCode> ReferralCodes => Set<ReferralCode>();
+    public DbSet<ReferralVisit> ReferralVisits => Set<ReferralVisit>();
+    public DbSet<Referral> Referrals => Set<Referral>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -78,6 +83,14 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         model.Entity<Suppression>().HasKey(s => s.AddressHash);
         model.Entity<Coupon>().HasKey(c => c.Code);
         model.Entity<AuditEntry>().ToTable("audit_log");
+        model.Entity<ReferralCode>().HasKey(c => c.Code);
+        model.Entity<ReferralProgram>(e =>
+        {
+            e.Property(p => p.FriendOffer).HasConversion(
+                v => JsonSerializer.Serialize(v, JsonConversion.Options), s => JsonSerializer.Deserialize<CampaignOffer>(s, JsonConversion.Options)!);
+            e.Property(p => p.ReferrerReward).HasConversion(
+                v => JsonSerializer.Serialize(v, JsonConversion.Options), s => JsonSerializer.Deserialize<CampaignOffer>(s, JsonConversion.Options)!);
+        });
         model.Entity<CustomerPreferences>(e =>
         {
             e.HasKey(p => p.CustomerId);

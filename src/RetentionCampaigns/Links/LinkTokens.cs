@@ -149,5 +149,7 @@ public sealed class LinkBuilder(LinkTokens tokens, IOptions<PublicLinkOptions> o
     public string Preferences(long customerId) => $"{Base}/p/{tokens.Create(LinkPurpose.Preferences, customerId)}";
     /// <summary>A double opt-in link: bound to the pending sign-up (its id in the token's id field), valid until it expires.</summary>
     public string Confirm(long signupId, DateTime expiresAt) => $"{Base}/confirm/{tokens.Create(LinkPurpose.Confirm, signupId, expiresAt)}";
+    /// <summary>A referral link: the code is the key (not signed: it is meant to be passed on); the campaign that carried it, if any.</summary>
+    public string Referral(string code, long? campaignId = null) => $"{Base}/r/{code}" + (campaignId is { } id ? $"?c={id}" : "");
     public string Click(long customerId, string target) => $"{Base}/c/{tokens.Create(LinkPurpose.Click, customerId, target: target)}";
 }

@@ -33,7 +33,7 @@ public sealed class TestSend(RetentionDb db, TemplateEngine engine, TemplateMode
         if (locale is not null && !version.Content.ContainsKey(locale))
             throw new Refused("locale", $"The template has no '{locale}' version; it has: {string.Join(", ", version.Content.Keys.Order())}.");
 
-        var (model, tracker) = await models.ForPreviewAsync(version.Content.Keys, customerId, locale, ct)
+        var (model, tracker) = await models.ForPreviewAsync(version.Content, customerId, locale, ct)
                                ?? throw new Refused("customerId", $"No customer has the external id '{customerId}'.") { Status = 404 };
         var rendered = engine.Render(version.Content[model.Customer.Locale], model, tracker);
         var message = new OutgoingMessage

@@ -54,6 +54,20 @@ public sealed record PageText
     public required string SendFailedTitle { get; init; }
     public required string SendFailed { get; init; }
 
+    public required string ReferralTitle { get; init; }
+    /// <summary>{0}: shop.</summary>
+    public required string ReferralIntro { get; init; }
+    /// <summary>{0}: the amount or percentage off.</summary>
+    public required string ReferralOffer { get; init; }
+    /// <summary>{0}: the minimum order.</summary>
+    public required string ReferralMinimum { get; init; }
+    public required string ReferralHowTo { get; init; }
+    /// <summary>{0}: shop.</summary>
+    public required string ReferralButton { get; init; }
+    public required string ReferralUnknownTitle { get; init; }
+    /// <summary>{0}: shop.</summary>
+    public required string ReferralUnknown { get; init; }
+
     public string DateFormat => Locale == "de" ? "d. MMMM yyyy" : "d MMMM yyyy";
 
     public static PageText For(string locale) => locale == "en" ? English : German;
@@ -119,6 +133,14 @@ public sealed record PageText
         SignupInvalid = "Die Anmeldung hat nicht geklappt: {0} {1} Bitte gehen Sie zurück und versuchen Sie es noch einmal.",
         SendFailedTitle = "Das hat gerade nicht geklappt",
         SendFailed = "Wir konnten die Bestätigungs-E-Mail gerade nicht verschicken. Bitte versuchen Sie es in einigen Minuten noch einmal.",
+        ReferralTitle = "Schön, dass Sie da sind!",
+        ReferralIntro = "Jemand, der gern bei {0} einkauft, hat Ihnen diesen Link geschickt.",
+        ReferralOffer = "Ihr Willkommensgeschenk: {0} auf Ihre erste Bestellung",
+        ReferralMinimum = " ab einem Bestellwert von {0}",
+        ReferralHowTo = "Sie erhalten es nach Ihrer ersten Bestellung, wenn Sie über diesen Link zu uns kommen.",
+        ReferralButton = "Zu {0}",
+        ReferralUnknownTitle = "Dieser Link ist nicht gültig",
+        ReferralUnknown = "Diesen Empfehlungslink kennen wir nicht. Schauen Sie sich trotzdem gern bei {0} um.",
     };
 
     static readonly PageText English = new()
@@ -182,5 +204,13 @@ public sealed record PageText
         SignupInvalid = "The sign-up did not work: {0} {1} Please go back and try again.",
         SendFailedTitle = "That did not work just now",
         SendFailed = "We could not send the confirmation email just now. Please try again in a few minutes.",
+        ReferralTitle = "Welcome!",
+        ReferralIntro = "Someone who enjoys shopping at {0} sent you this link.",
+        ReferralOffer = "Your welcome gift: {0} off your first order",
+        ReferralMinimum = " of {0} or more",
+        ReferralHowTo = "You get it after your first order when you come to us through this link.",
+        ReferralButton = "Go to {0}",
+        ReferralUnknownTitle = "This link is not valid",
+        ReferralUnknown = "We do not know this referral link. You are welcome to look around {0} anyway.",
     };
 }

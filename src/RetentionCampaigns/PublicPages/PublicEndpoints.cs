@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using RetentionCampaigns.Links;
+using RetentionCampaigns.Referrals;
 using RetentionCampaigns.Signups;
 
 namespace RetentionCampaigns.PublicPages;
@@ -89,6 +90,7 @@ public static class PublicEndpoints
         pages.MapUnsubscribePages();
         pages.MapPreferencePages();
         pages.MapSignupPages();
+        pages.MapReferralLandingPage();
         return pages;
     }
 

@@ -16,6 +16,7 @@ public static class TemplateChecker
         ["plural"] = (3, 3),
         ["default"] = (2, 2),
         ["link"] = (1, 1),
+        ["referral_url"] = (0, 0),
     };
 
     static readonly HashSet<string> BlockHelpers = ["if", "unless", "each", "with"];

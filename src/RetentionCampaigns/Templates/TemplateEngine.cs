@@ -97,6 +97,8 @@ public sealed class TemplateEngine
             var target = arguments[0]?.ToString() ?? "";
             output.Write(RenderScope.Current?.TrackLink(target) ?? target);
         });
+        handlebars.RegisterHelper("referral_url", (EncodedTextWriter output, Context _, Arguments _) =>
+            output.Write(RenderScope.Current?.ReferralUrl ?? ""));
         foreach (var (name, source) in DefaultTemplateFiles.Partials(locale, html))
             handlebars.RegisterTemplate(name, source);
         return handlebars;
@@ -143,7 +145,7 @@ public sealed class TemplateEngine
     {
         var locale = LocaleFormat.IsSupported(model.Customer.Locale) ? model.Customer.Locale : "de";
         var previous = RenderScope.Current;
-        RenderScope.Current = new RenderScope(trackLink);
+        RenderScope.Current = new RenderScope(trackLink, model.Links.Referral);
         try
         {
             var deadline = Stopwatch.GetTimestamp() + (long)(limits.MaxDuration.TotalSeconds * Stopwatch.Frequency);
@@ -269,8 +271,10 @@ public sealed class TemplateEngine
 /// What helpers need beyond their arguments while one message renders. Rendering is synchronous on one thread,
 /// so a thread-static is enough and costs nothing per call.
 /// </summary>
-sealed class RenderScope(Func<string, string>? trackLink)
+sealed class RenderScope(Func<string, string>? trackLink, string referralUrl)
 {
+    public string ReferralUrl => referralUrl;
+
     [ThreadStatic] static RenderScope? current;
 
     public static RenderScope? Current { get => current; set => current = value; }

@@ -5,6 +5,7 @@ using RetentionCampaigns.Consent;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Links;
+using RetentionCampaigns.Referrals;
 
 namespace RetentionCampaigns.Templates;
 
@@ -16,14 +17,14 @@ public sealed record Recipient(long CustomerId, string Email, string TimeZone, T
 /// customer): profile, metrics, favourite category (most items bought), the lawful basis behind their
 /// marketing consent (it decides the footer's "why") and whether clicks may be tracked.
 /// </summary>
-public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOptions<ShopOptions> shopOptions)
+public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOptions<ShopOptions> shopOptions, TimeProvider clock)
 {
     /// <param name="consent">The customers' current consent states, when the caller has read them already.</param>
     /// <param name="templateLocales">The languages the template has: the customer's is used when it is among them,
     /// else <paramref name="fallbackLocale"/> (the campaign's default), else the template's first.</param>
     public async Task<Dictionary<long, Recipient>> BuildAsync(IReadOnlyCollection<long> customerIds, IReadOnlyCollection<string> templateLocales,
         string? fallbackLocale, CampaignView? campaign, OfferView? offer, CancellationToken ct,
-        IReadOnlyDictionary<long, IReadOnlyDictionary<string, ConsentState>>? consent = null)
+        IReadOnlyDictionary<long, IReadOnlyDictionary<string, ConsentState>>? consent = null, bool referralLinks = false)
     {
         var shop = shopOptions.Value;
         var customers = await db.Customers.AsNoTracking().Where(c => customerIds.Contains(c.Id)).ToListAsync(ct);
@@ -38,6 +39,11 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
             .GroupBy(x => x.CustomerId)
             .ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.Items).ThenBy(x => x.Category, StringComparer.Ordinal).First().Category!);
         consent ??= await ConsentApi.CurrentStatesAsync(db, customerIds, ct); // the caller's, when it already has them
+        // Codes are made on first use: only for a template that shows the referral link.
+        var referralCodes = referralLinks
+            ? await ReferralCodes.EnsureAsync(db, customers.Where(c => c.ErasedAt == null).Select(c => c.Id).ToList(), clock.GetUtcNow().UtcDateTime, ct)
+            : [];
+        long? campaignId = long.TryParse(campaign?.Key, out var key) ? key : null;
 
         var sender = new SenderView { Name = shop.Name, Email = shop.SenderEmail, PostalAddress = shop.PostalAddress };
         var result = new Dictionary<long, Recipient>(customers.Count);
@@ -61,6 +67,7 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
                 {
                     Unsubscribe = links.Unsubscribe(customer.Id),
                     Preferences = links.Preferences(customer.Id),
+                    Referral = referralCodes.TryGetValue(customer.Id, out var code) ? links.Referral(code, campaignId) : "",
                     Shop = shop.Website,
                     Survey = shop.SurveyUrl,
                 },
@@ -98,9 +105,10 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
     /// The model for a preview or a test email: a real customer's (by external id, shown with the sample offer) or,
     /// without one, the sample customer in the requested or a template language. Null when the customer is unknown.
     /// </summary>
-    public async Task<(TemplateModel Model, Func<string, string>? Tracker)?> ForPreviewAsync(IReadOnlyCollection<string> templateLocales,
+    public async Task<(TemplateModel Model, Func<string, string>? Tracker)?> ForPreviewAsync(IReadOnlyDictionary<string, TemplateContent> content,
         string? customerExternalId, string? locale, CancellationToken ct)
     {
+        var templateLocales = content.Keys.ToList();
         if (customerExternalId is null)
         {
             var chosen = locale ?? ChooseLocale(shopOptions.Value.DefaultLocale, templateLocales, shopOptions.Value.DefaultLocale);
@@ -108,9 +116,15 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
         }
         var id = await db.Customers.Where(c => c.ExternalId == customerExternalId).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct);
         if (id is null) return null;
-        var recipient = (await BuildAsync([id.Value], locale is null ? templateLocales : [locale], locale, null, SampleModels.For("de").Offer, ct))[id.Value];
+        var recipient = (await BuildAsync([id.Value], locale is null ? templateLocales : [locale], locale, null, SampleModels.For("de").Offer, ct,
+            referralLinks: UsesReferralLink(content.Values)))[id.Value];
         return (recipient.Model, ClickTracker(recipient));
     }
+
+    /// <summary>Whether the template shows the customer's referral link (so their code must exist).</summary>
+    public static bool UsesReferralLink(IEnumerable<TemplateContent> content) =>
+        content.Any(c => new[] { c.Subject, c.Html, c.Text ?? "" }.Any(part => part.Contains("links.referral", StringComparison.Ordinal)
+                                                                          || part.Contains("referral_url", StringComparison.Ordinal)));
 
     /// <summary>Tracked links go through /c/{token} only with the customer's tracking consent (DOMAIN.md).</summary>
     public Func<string, string>? ClickTracker(Recipient recipient) =>

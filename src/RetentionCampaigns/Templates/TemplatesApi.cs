@@ -181,7 +181,7 @@ public static partial class TemplatesApi
         foreach (var problem in blocking) errors.Add(FieldPath(problem), Describe(problem));
         if (errors.Any) return blocking.Count > 0 ? errors.ToProblem(422, "The template has errors and cannot be rendered.") : errors.ToProblem();
 
-        if (await models.ForPreviewAsync(content.Keys, customerId, locale, ct) is not var (model, tracker)) return CustomersApi.NotFound(customerId!);
+        if (await models.ForPreviewAsync(content, customerId, locale, ct) is not var (model, tracker)) return CustomersApi.NotFound(customerId!);
         try
         {
             var message = engine.Render(content[model.Customer.Locale], model, tracker);

@@ -1,0 +1,119 @@
+using System.Security.Cryptography;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using RetentionCampaigns.Campaigns;
+using RetentionCampaigns.Data;
+
+namespace RetentionCampaigns.Referrals;
+
+/// <summary>What a referred friend is offered and what the referrer earns (migration 0015); one program is active.</summary>
+public sealed class ReferralProgram
+{
+    public long Id { get; set; }
+    public required string Name { get; set; }
+    public bool Active { get; set; }
+    /// <summary>Shown on the landing page; issued to the friend with the referrer's reward.</summary>
+    public required CampaignOffer FriendOffer { get; set; }
+    public required CampaignOffer ReferrerReward { get; set; }
+    /// <summary>The friend's first order counts from this amount, net of refunds.</summary>
+    public long QualifyingMinimumMinor { get; set; }
+    /// <summary>Days after the first order before rewards are issued (returns).</summary>
+    public int ReviewDays { get; set; } = 14;
+    public int MaxRewardsPerReferrer { get; set; } = 5;
+    public int RewardPeriodDays { get; set; } = 365;
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+public sealed class ReferralCode
+{
+    public required string Code { get; set; }
+    public long CustomerId { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public sealed class ReferralVisit
+{
+    public long Id { get; set; }
+    public required string Code { get; set; }
+    public long? CampaignId { get; set; }
+    public DateTime VisitedAt { get; set; }
+}
+
+/// <summary>A friend brought by a referrer, from sign-up to reward.</summary>
+public sealed class Referral
+{
+    public long Id { get; set; }
+    public long ProgramId { get; set; }
+    public required string Code { get; set; }
+    public long ReferrerId { get; set; }
+    public long FriendId { get; set; }
+    public long? CampaignId { get; set; }
+    public required string Status { get; set; }
+    /// <summary>Why a referral is flagged or rejected.</summary>
+    public string? Reason { get; set; }
+    public string? IpAddress { get; set; }
+    public DateTime SignedUpAt { get; set; }
+    public long? FirstOrderId { get; set; }
+    public DateTime? FirstOrderAt { get; set; }
+    public long? FirstOrderMinor { get; set; }
+    public DateTime? RewardDueAt { get; set; }
+    public DateTime? RewardedAt { get; set; }
+    public string? ReferrerCoupon { get; set; }
+    public string? FriendCoupon { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+public static class ReferralStatuses
+{
+    public const string SignedUp = "signed_up", Ordered = "ordered", Rewarded = "rewarded", Flagged = "flagged", Rejected = "rejected";
+    public static readonly string[] All = [SignedUp, Ordered, Rewarded, Flagged, Rejected];
+}
+
+/// <summary>Section <c>Referrals</c>.</summary>
+public sealed class ReferralOptions
+{
+    /// <summary>More referred sign-ups than this from one IP address within an hour are held for review.</summary>
+    public int SignupsPerAddressPerHour { get; set; } = 3;
+    /// <summary>How long the landing page's cookie remembers the code.</summary>
+    public int CookieDays { get; set; } = 30;
+}
+
+/// <summary>
+/// Referral codes: one per customer, made the first time one is needed. 16 characters of Crockford's base 32 are
+/// 80 random bits, short enough to read aloud and safe in a URL.
+/// </summary>
+public static class ReferralCodes
+{
+    const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    public const int Length = 16;
+
+    public static string NewCode() => RandomNumberGenerator.GetString(Alphabet, Length);
+
+    /// <summary>Whether the text could be a code at all (checked before any query).</summary>
+    public static bool IsWellFormed(string text) => text.Length == Length && text.All(c => Alphabet.Contains(c));
+
+    /// <summary>The customers' codes, creating the missing ones (concurrent creators agree on one per customer).</summary>
+    public static async Task<Dictionary<long, string>> EnsureAsync(RetentionDb db, IReadOnlyCollection<long> customerIds, DateTime now, CancellationToken ct)
+    {
+        var codes = await db.ReferralCodes.AsNoTracking().Where(c => customerIds.Contains(c.CustomerId)).ToDictionaryAsync(c => c.CustomerId, c => c.Code, ct);
+        var missing = customerIds.Where(id => !codes.ContainsKey(id)).Distinct().ToList();
+        if (missing.Count == 0) return codes;
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            foreach (var id in missing)
+                await db.Database.GetDbConnection().ExecuteAsync(
+                    "INSERT INTO referral_codes (code, customer_id, created_at) SELECT @code, id, @now FROM customers WHERE id = @customer ON CONFLICT DO NOTHING",
+                    db.Database.CurrentTransaction?.GetDbTransaction(), [("@code", NewCode()), ("@customer", id), ("@now", now)], ct);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+        foreach (var code in await db.ReferralCodes.AsNoTracking().Where(c => missing.Contains(c.CustomerId)).ToListAsync(ct))
+            codes[code.CustomerId] = code.Code;
+        return codes;
+    }
+}

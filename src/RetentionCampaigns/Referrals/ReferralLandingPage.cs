@@ -1,0 +1,63 @@
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using RetentionCampaigns.Campaigns;
+using RetentionCampaigns.Data;
+using RetentionCampaigns.PublicPages;
+using RetentionCampaigns.Templates;
+
+namespace RetentionCampaigns.Referrals;
+
+/// <summary>
+/// <c>/r/{code}</c>, where a referred friend lands: the friend's offer of the active program, a first-party cookie
+/// that remembers the code (and the campaign that carried it) for the shop's sign-up and checkout, and the visit
+/// recorded (code, campaign and time only). An unknown code gets a friendly 404 that reveals nothing and counts
+/// against the client's bad-link budget, so guessing codes is refused after a few tries.
+/// </summary>
+public static class ReferralLandingPage
+{
+    public const string CookieName = "rc_ref";
+
+    public static void MapReferralLandingPage(this RouteGroupBuilder pages) => pages.MapGet("/r/{code}", ShowAsync);
+
+    static async Task<IResult> ShowAsync(string code, long? c, HttpContext http, RetentionDb db, IOptions<ShopOptions> shopOptions,
+        IOptions<ReferralOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var shop = shopOptions.Value;
+        var text = PageText.For(PublicPage.PreferredLocale(http, shop.DefaultLocale));
+        var normalized = code.ToUpperInvariant();
+        var known = ReferralCodes.IsWellFormed(normalized)
+                    && await db.ReferralCodes.AnyAsync(r => r.Code == normalized && db.Customers.Any(x => x.Id == r.CustomerId && x.ErasedAt == null), ct);
+        var shopLink = $"<p><a class=\"button\" href=\"{PublicPage.Encode(shop.Website)}\">{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralButton, shop.Name))}</a></p>";
+        if (!known)
+        {
+            http.RequestServices.GetRequiredService<PublicRateLimits>().BadLink(PublicEndpoints.ClientAddress(http));
+            return PublicPage.Render(404, text.Locale, shop.Name, text.ReferralUnknownTitle,
+                $"<p>{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralUnknown, shop.Name))}</p>{shopLink}");
+        }
+
+        var campaignId = c is { } id && await db.Campaigns.AnyAsync(x => x.Id == id, ct) ? c : null;
+        db.ReferralVisits.Add(new ReferralVisit { Code = normalized, CampaignId = campaignId, VisitedAt = clock.GetUtcNow().UtcDateTime });
+        await db.SaveChangesAsync(ct);
+        http.Response.Cookies.Append(CookieName, campaignId is { } campaign ? $"{normalized}.{campaign}" : normalized, new CookieOptions
+        {
+            HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = http.Request.IsHttps, Path = "/", MaxAge = TimeSpan.FromDays(Math.Max(1, options.Value.CookieDays)),
+        });
+
+        var program = await db.ReferralPrograms.AsNoTracking().FirstOrDefaultAsync(p => p.Active, ct);
+        var body = $"<p>{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralIntro, shop.Name))}</p>";
+        if (program is not null)
+            body += $"<p class=\"done\">{PublicPage.Encode(OfferSentence(program.FriendOffer, text, shop.Currency))}</p><p>{PublicPage.Encode(text.ReferralHowTo)}</p>";
+        return PublicPage.Render(200, text.Locale, shop.Name, text.ReferralTitle, body + shopLink);
+    }
+
+    static string OfferSentence(CampaignOffer offer, PageText text, string currency)
+    {
+        var format = LocaleFormat.For(text.Locale);
+        var worth = offer.Value is { } value ? format.Money(new Money(value, currency)) : $"{offer.PercentOff} %";
+        var sentence = string.Format(CultureInfo.InvariantCulture, text.ReferralOffer, worth);
+        if (offer.MinimumOrder is { } minimum and > 0)
+            sentence += string.Format(CultureInfo.InvariantCulture, text.ReferralMinimum, format.Money(new Money(minimum, currency)));
+        return sentence + ".";
+    }
+}
