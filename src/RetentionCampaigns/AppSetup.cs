@@ -51,6 +51,7 @@ public static class AppSetup
         services.AddOptions<PreferenceOptions>().BindConfiguration("Preferences");
         services.AddOptions<SignupOptions>().BindConfiguration("Consent");
         services.AddOptions<ReferralOptions>().BindConfiguration("Referrals");
+        services.AddScoped<ReferralRewards>();
         services.AddScoped<ConfirmationMail>();
         services.AddSingleton(LoadSuppressionList);
         services.AddSingleton<TemplateEngine>();
@@ -124,6 +125,7 @@ public static class AppSetup
         api.MapSuppressions();
         api.MapPrivacy();
         api.MapReferralPrograms();
+        api.MapReferrals();
     }
 }
 

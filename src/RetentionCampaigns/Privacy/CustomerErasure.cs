@@ -68,6 +68,10 @@ public static class CustomerErasure
         await db.CustomerPreferences.Where(p => p.CustomerId == id).ExecuteDeleteAsync(ct);
         var normalized = SuppressionList.Normalize(addresses[0]);
         await db.Signups.Where(s => s.CustomerId == id || s.Email.ToLower() == normalized).ExecuteDeleteAsync(ct);
+        // The referral link dies with the code; referrals stay for the counts, without the friend's IP address.
+        await db.ReferralCodes.Where(c => c.CustomerId == id).ExecuteDeleteAsync(ct);
+        await db.Referrals.Where(r => (r.FriendId == id || r.ReferrerId == id) && r.IpAddress != null)
+            .ExecuteUpdateAsync(u => u.SetProperty(r => r.IpAddress, (string?)null), ct);
 
         var result = new ErasureResult(customer.ExternalId, now, orders.Count, comments, consentEvents, deliveries, withdrawn);
         db.AuditLog.Add(new AuditEntry

@@ -79,6 +79,12 @@ public static class PrivacyApi
         var suppression = customer.Email.Length == 0 ? null : await db.Suppressions.AsNoTracking()
             .Where(s => s.AddressHash == suppressions.Hash(customer.Email)).Select(s => new { reason = s.Reason, since = s.CreatedAt }).FirstOrDefaultAsync(ct);
 
+        var referralCode = await db.ReferralCodes.AsNoTracking().Where(c => c.CustomerId == id).Select(c => c.Code).FirstOrDefaultAsync(ct);
+        var referrals = await db.Referrals.AsNoTracking().Where(r => r.ReferrerId == id || r.FriendId == id).OrderBy(r => r.Id)
+            .Select(r => new { role = r.ReferrerId == id ? "referrer" : "friend", r.Status, r.SignedUpAt, r.IpAddress, r.RewardedAt,
+                coupon = r.ReferrerId == id ? r.ReferrerCoupon : r.FriendCoupon })
+            .ToListAsync(ct);
+
         db.AuditLog.Add(new AuditEntry { OccurredAt = now, Actor = Actor(http), Action = AuditActions.Export, CustomerId = id, Subject = externalId });
         await db.SaveChangesAsync(ct);
 
@@ -99,6 +105,7 @@ public static class PrivacyApi
             emails,
             linkClicks = clicks,
             coupons,
+            referral = new { code = referralCode, referrals },
         };
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"customer-{Uri.EscapeDataString(externalId)}.json\"";
         return TypedResults.Json(document);

@@ -2,6 +2,7 @@ using Quartz;
 using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Metrics;
+using RetentionCampaigns.Referrals;
 using RetentionCampaigns.Signups;
 
 namespace RetentionCampaigns.Scheduling;
@@ -60,6 +61,12 @@ public static class SchedulingSetup
                 trigger => trigger.WithIdentity("hourly-signup-expiry", "system").StartNow()
                     .WithSimpleSchedule(schedule => schedule.WithInterval(TimeSpan.FromHours(1)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithExistingCount)),
                 job => job.WithIdentity(SignupExpiryJob.Key));
+            // Referral rewards fall due as review periods end; a check every few minutes is soon enough.
+            quartz.ScheduleJob<ReferralRewardJob>(
+                trigger => trigger.WithIdentity("referral-rewards", "system").StartNow()
+                    .WithSimpleSchedule(schedule => schedule.WithInterval(TimeSpan.FromMinutes(5)).RepeatForever()
+                        .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithExistingCount)),
+                job => job.WithIdentity(ReferralRewardJob.Key));
             // One durable job for every campaign; each campaign's trigger says which (CampaignSchedules).
             quartz.AddJob<CampaignRunJob>(job => job.WithIdentity(CampaignRunJob.Key).StoreDurably().RequestRecovery());
             // Send jobs are recovered on another node when theirs dies mid-run.

@@ -1,0 +1,143 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Quartz;
+using RetentionCampaigns.Consent;
+using RetentionCampaigns.Coupons;
+using RetentionCampaigns.Data;
+using RetentionCampaigns.Mail;
+using RetentionCampaigns.Suppressions;
+using RetentionCampaigns.Templates;
+
+namespace RetentionCampaigns.Referrals;
+
+public sealed record RewardRun(int Ordered, int Rewarded, int Flagged, int Rejected, int NoticesSent, int WaitingForCodes);
+
+/// <summary>
+/// Moves referrals towards their rewards. A signed-up friend's first order of at least the program's minimum (net
+/// of refunds) starts the review period; when it is over, an order returned below the minimum rejects the
+/// referral, a referrer at <c>MaxRewardsPerReferrer</c> within the period is held for review, and otherwise both
+/// coupons are issued (once per referral and side, however often this runs) and the referral is marked rewarded by
+/// a conditional update, after which the referrer, and only the referrer, gets the reward notice if their consent
+/// allows. The friend is never emailed: the shop shows their coupon (API) as it sees fit.
+/// </summary>
+public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, TemplateModelBuilder models, IMailTransport transport,
+    SuppressionList suppressions, IOptions<ShopOptions> shop, TimeProvider clock, ILogger<ReferralRewards> log)
+{
+    public const string NoticeTemplate = "referral-reward";
+
+    public static string IssuedFor(long referralId) => $"referral:{referralId}";
+
+    public async Task<RewardRun> RunAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var programs = await db.ReferralPrograms.AsNoTracking().ToDictionaryAsync(p => p.Id, ct);
+        int ordered = 0, rewarded = 0, flagged = 0, rejected = 0, notices = 0, waiting = 0;
+
+        foreach (var referral in await db.Referrals.Where(r => r.Status == ReferralStatuses.SignedUp).ToListAsync(ct))
+        {
+            var program = programs[referral.ProgramId];
+            var first = await db.Orders.AsNoTracking()
+                .Where(o => o.CustomerId == referral.FriendId && o.AmountMinor - o.RefundedMinor >= program.QualifyingMinimumMinor)
+                .OrderBy(o => o.OrderedAt).FirstOrDefaultAsync(ct);
+            if (first is null) continue;
+            (referral.Status, referral.FirstOrderId, referral.FirstOrderAt, referral.FirstOrderMinor) = (ReferralStatuses.Ordered, first.Id, first.OrderedAt, first.AmountMinor);
+            referral.RewardDueAt = first.OrderedAt.AddDays(program.ReviewDays);
+            referral.UpdatedAt = now;
+            ordered++;
+        }
+        await db.SaveChangesAsync(ct);
+
+        var due = await db.Referrals.AsNoTracking().Where(r => r.Status == ReferralStatuses.Ordered && r.RewardDueAt <= now).OrderBy(r => r.Id).ToListAsync(ct);
+        foreach (var referral in due)
+        {
+            var program = programs[referral.ProgramId];
+            var net = await db.Orders.Where(o => o.Id == referral.FirstOrderId).Select(o => (long?)(o.AmountMinor - o.RefundedMinor)).FirstOrDefaultAsync(ct);
+            if (net is null || net < program.QualifyingMinimumMinor)
+            {
+                rejected += await SetAsync(referral.Id, ReferralStatuses.Rejected, "the first order was returned or cancelled below the minimum", now, ct);
+                continue;
+            }
+            var since = now.AddDays(-program.RewardPeriodDays);
+            var earned = await db.Referrals.CountAsync(r => r.ReferrerId == referral.ReferrerId && r.Status == ReferralStatuses.Rewarded && r.RewardedAt > since, ct);
+            if (earned >= program.MaxRewardsPerReferrer)
+            {
+                flagged += await SetAsync(referral.Id, ReferralStatuses.Flagged,
+                    $"the referrer has {earned} rewards within {program.RewardPeriodDays} days (MaxRewardsPerReferrer {program.MaxRewardsPerReferrer})", now, ct);
+                continue;
+            }
+
+            var issuedFor = IssuedFor(referral.Id);
+            var referrerCoupon = (await CouponIssuer.IssueAsync(db, ReferralProgramsApi.Pool(program.Id, "referrer"), program.ReferrerReward.Terms(), issuedFor,
+                [referral.ReferrerId], now, ct)).GetValueOrDefault(referral.ReferrerId);
+            var friendCoupon = (await CouponIssuer.IssueAsync(db, ReferralProgramsApi.Pool(program.Id, "friend"), program.FriendOffer.Terms(), issuedFor,
+                [referral.FriendId], now, ct)).GetValueOrDefault(referral.FriendId);
+            if (referrerCoupon is null || friendCoupon is null)
+            {
+                log.LogWarning("Referral {Id} waits for coupon codes: the program's pool is empty.", referral.Id);
+                waiting++;
+                continue;
+            }
+            var marked = await db.Referrals.Where(r => r.Id == referral.Id && r.Status == ReferralStatuses.Ordered)
+                .ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, ReferralStatuses.Rewarded).SetProperty(r => r.RewardedAt, now)
+                    .SetProperty(r => r.ReferrerCoupon, referrerCoupon.Code).SetProperty(r => r.FriendCoupon, friendCoupon.Code)
+                    .SetProperty(r => r.UpdatedAt, now), ct);
+            if (marked == 0) continue; // another node rewarded it a moment ago, and sent the notice
+            rewarded++;
+            if (await SendNoticeAsync(referral.ReferrerId, referrerCoupon, ct)) notices++;
+        }
+        return new RewardRun(ordered, rewarded, flagged, rejected, notices, waiting);
+    }
+
+    async Task<int> SetAsync(long id, string status, string reason, DateTime now, CancellationToken ct) =>
+        await db.Referrals.Where(r => r.Id == id && r.Status == ReferralStatuses.Ordered)
+            .ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, status).SetProperty(r => r.Reason, reason).SetProperty(r => r.UpdatedAt, now), ct);
+
+    /// <summary>The reward notice, under the same rules as marketing email: consent, suppression, erasure.</summary>
+    async Task<bool> SendNoticeAsync(long referrerId, Coupon coupon, CancellationToken ct)
+    {
+        var consent = await ConsentApi.CurrentStateAsync(db, referrerId, ct);
+        var referrer = await db.Customers.AsNoTracking().FirstAsync(c => c.Id == referrerId, ct);
+        var why = consent["email_marketing"] is not { Status: "granted", Objection: false } ? "no marketing consent"
+            : referrer.ErasedAt is not null ? "erased"
+            : await db.Suppressions.AnyAsync(s => s.AddressHash == suppressions.Hash(referrer.Email), ct) ? "suppressed"
+            : null;
+        if (why is not null)
+        {
+            log.LogInformation("No reward notice to customer {Id}: {Why}; the coupon {Code} stands.", referrerId, why, coupon.Code);
+            return false;
+        }
+        var version = await (from t in db.Templates.AsNoTracking()
+                             join v in db.TemplateVersions.AsNoTracking() on new { TemplateId = t.Id, t.Version } equals new { v.TemplateId, v.Version }
+                             where t.Key == NoticeTemplate
+                             select v).FirstAsync(ct);
+        var recipient = (await models.BuildAsync([referrerId], version.Content.Keys, null, null, OfferView.For(coupon, shop.Value.Currency), ct, null))[referrerId];
+        var rendered = engine.Render(version.Content[recipient.Model.Customer.Locale], recipient.Model, models.ClickTracker(recipient));
+        var result = await transport.SendAsync(new OutgoingMessage
+        {
+            From = EmailAddress.Parse(shop.Value.SenderEmail, shop.Value.Name),
+            To = [EmailAddress.Parse(referrer.Email)],
+            Subject = rendered.Subject,
+            TextBody = rendered.Text,
+            HtmlBody = rendered.Html,
+            Date = clock.GetUtcNow(),
+            UnsubscribeUrl = recipient.Model.Links.Unsubscribe,
+            Headers = [new("X-RC-Template", $"{NoticeTemplate} v{version.Version} {recipient.Model.Customer.Locale}")],
+        }, ct);
+        if (result.Outcome != SendOutcome.Accepted)
+            log.LogWarning("The reward notice to customer {Id} was not accepted ({Outcome}): {Reply}", referrerId, result.Outcome, result.Reply);
+        return result.Outcome == SendOutcome.Accepted;
+    }
+}
+
+/// <summary>Runs the reward steps every few minutes; running it twice (Quartz may) issues nothing twice.</summary>
+[DisallowConcurrentExecution]
+public sealed class ReferralRewardJob(ReferralRewards rewards, ILogger<ReferralRewardJob> log) : IJob
+{
+    public static readonly JobKey Key = new("referral-rewards", "system");
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+    {
+        var run = await rewards.RunAsync(cancellationToken);
+        if (run != new RewardRun(0, 0, 0, 0, 0, 0)) log.LogInformation("Referral rewards: {Run}", run);
+    }
+}
