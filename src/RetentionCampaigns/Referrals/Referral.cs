@@ -59,6 +59,8 @@ public sealed class Referral
     public long? FirstOrderMinor { get; set; }
     public DateTime? RewardDueAt { get; set; }
     public DateTime? RewardedAt { get; set; }
+    /// <summary>Set when a reviewer releases a flagged referral; the reward cap no longer holds it (migration 0016).</summary>
+    public DateTime? ApprovedAt { get; set; }
     public string? ReferrerCoupon { get; set; }
     public string? FriendCoupon { get; set; }
     public DateTime CreatedAt { get; set; }

@@ -28,18 +28,20 @@ public static class ReferralLandingPage
         var normalized = code.ToUpperInvariant();
         var known = ReferralCodes.IsWellFormed(normalized)
                     && await db.ReferralCodes.AnyAsync(r => r.Code == normalized && db.Customers.Any(x => x.Id == r.CustomerId && x.ErasedAt == null), ct);
-        var shopLink = $"<p><a class=\"button\" href=\"{PublicPage.Encode(shop.Website)}\">{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralButton, shop.Name))}</a></p>";
+        string ShopLink(string href) =>
+            $"<p><a class=\"button\" href=\"{PublicPage.Encode(href)}\">{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralButton, shop.Name))}</a></p>";
         if (!known)
         {
             http.RequestServices.GetRequiredService<PublicRateLimits>().BadLink(PublicEndpoints.ClientAddress(http));
             return PublicPage.Render(404, text.Locale, shop.Name, text.ReferralUnknownTitle,
-                $"<p>{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralUnknown, shop.Name))}</p>{shopLink}");
+                $"<p>{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralUnknown, shop.Name))}</p>{ShopLink(shop.Website)}");
         }
 
         var campaignId = c is { } id && await db.Campaigns.AnyAsync(x => x.Id == id, ct) ? c : null;
         db.ReferralVisits.Add(new ReferralVisit { Code = normalized, CampaignId = campaignId, VisitedAt = clock.GetUtcNow().UtcDateTime });
         await db.SaveChangesAsync(ct);
-        http.Response.Cookies.Append(CookieName, campaignId is { } campaign ? $"{normalized}.{campaign}" : normalized, new CookieOptions
+        var reference = campaignId is { } campaign ? $"{normalized}.{campaign}" : normalized;
+        http.Response.Cookies.Append(CookieName, reference, new CookieOptions
         {
             HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = http.Request.IsHttps, Path = "/", MaxAge = TimeSpan.FromDays(Math.Max(1, options.Value.CookieDays)),
         });
@@ -48,7 +50,9 @@ public static class ReferralLandingPage
         var body = $"<p>{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralIntro, shop.Name))}</p>";
         if (program is not null)
             body += $"<p class=\"done\">{PublicPage.Encode(OfferSentence(program.FriendOffer, text, shop.Currency))}</p><p>{PublicPage.Encode(text.ReferralHowTo)}</p>";
-        return PublicPage.Render(200, text.Locale, shop.Name, text.ReferralTitle, body + shopLink);
+        // The cookie is first-party to this host; a shop on another host gets the same value in its link.
+        var toShop = shop.Website + (shop.Website.Contains('?') ? "&" : "?") + $"{CookieName}={Uri.EscapeDataString(reference)}";
+        return PublicPage.Render(200, text.Locale, shop.Name, text.ReferralTitle, body + ShopLink(toShop));
     }
 
     static string OfferSentence(CampaignOffer offer, PageText text, string currency)

@@ -15,7 +15,8 @@ public sealed record RewardRun(int Ordered, int Rewarded, int Flagged, int Rejec
 /// <summary>
 /// Moves referrals towards their rewards. A signed-up friend's first order of at least the program's minimum (net
 /// of refunds) starts the review period; when it is over, an order returned below the minimum rejects the
-/// referral, a referrer at <c>MaxRewardsPerReferrer</c> within the period is held for review, and otherwise both
+/// referral, a referrer at <c>MaxRewardsPerReferrer</c> within the period is held for review (unless a reviewer
+/// released this referral), and otherwise both
 /// coupons are issued (once per referral and side, however often this runs) and the referral is marked rewarded by
 /// a conditional update, after which the referrer, and only the referrer, gets the reward notice if their consent
 /// allows. The friend is never emailed: the shop shows their coupon (API) as it sees fit.
@@ -59,7 +60,7 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
             }
             var since = now.AddDays(-program.RewardPeriodDays);
             var earned = await db.Referrals.CountAsync(r => r.ReferrerId == referral.ReferrerId && r.Status == ReferralStatuses.Rewarded && r.RewardedAt > since, ct);
-            if (earned >= program.MaxRewardsPerReferrer)
+            if (earned >= program.MaxRewardsPerReferrer && referral.ApprovedAt is null)
             {
                 flagged += await SetAsync(referral.Id, ReferralStatuses.Flagged,
                     $"the referrer has {earned} rewards within {program.RewardPeriodDays} days (MaxRewardsPerReferrer {program.MaxRewardsPerReferrer})", now, ct);

@@ -15,7 +15,7 @@ public sealed record ReviewInput(string? Reason);
 
 public sealed record ReferralOrder(long Id, string ExternalId, DateTime OrderedAt, decimal Amount);
 public sealed record ReferralItem(long Id, long ProgramId, string Code, string ReferrerId, string FriendId, long? CampaignId, string Status,
-    string? Reason, DateTime SignedUpAt, ReferralOrder? FirstOrder, DateTime? RewardDueAt, DateTime? RewardedAt, string? ReferrerCoupon,
+    string? Reason, DateTime SignedUpAt, ReferralOrder? FirstOrder, DateTime? RewardDueAt, DateTime? ApprovedAt, DateTime? RewardedAt, string? ReferrerCoupon,
     string? FriendCoupon);
 public sealed record ReferralPage(List<ReferralItem> Items, long? Next);
 public sealed record ReferralFigures(int Visits, int SignUps, int FirstOrders, decimal Revenue, int Rewards);
@@ -161,7 +161,7 @@ public static class ReferralsApi
         // Back to where it stood: waiting for the first order, or for the review period of the order it has.
         referral.Status = referral.FirstOrderId is null ? ReferralStatuses.SignedUp : ReferralStatuses.Ordered;
         referral.Reason = $"approved by api key {http.User.Identity?.Name} ({referral.Reason}){(input?.Reason is { Length: > 0 } why ? ": " + why : "")}";
-        referral.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        referral.ApprovedAt = referral.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
         return TypedResults.Ok(await AsItemAsync(db, referral, ct));
     }
@@ -244,7 +244,7 @@ public static class ReferralsApi
                 .FirstOrDefaultAsync(ct)
             : null;
         return new ReferralItem(r.Id, r.ProgramId, r.Code, ids.GetValueOrDefault(r.ReferrerId, ""), ids.GetValueOrDefault(r.FriendId, ""), r.CampaignId, r.Status,
-            r.Reason, r.SignedUpAt, order, r.RewardDueAt, r.RewardedAt, r.ReferrerCoupon, r.FriendCoupon);
+            r.Reason, r.SignedUpAt, order, r.RewardDueAt, r.ApprovedAt, r.RewardedAt, r.ReferrerCoupon, r.FriendCoupon);
     }
 
     static ProblemHttpResult Refused(string field, string message) => TypedResults.Problem(title: "The referral does not count.", detail: message,

@@ -65,6 +65,7 @@ public sealed partial class ReferralLinkTests
         var html = await page.Content.ReadAsStringAsync();
         Assert.Contains("Ihr Willkommensgeschenk: 10,00 € auf Ihre erste Bestellung ab einem Bestellwert von 50,00 €.", html);
         Assert.DoesNotContain("r1@example.com", html);
+        Assert.Contains($"rc_ref={code}\">", html); // the shop link carries the code for a shop on another host
         var cookie = page.Headers.GetValues("Set-Cookie").Single();
         Assert.StartsWith($"rc_ref={code};", cookie); // campaign 999 does not exist: not remembered
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);

@@ -189,5 +189,16 @@ public sealed class ReferralTests
         Assert.Equal("rewarded", byFriend["F2"].GetProperty("status").GetString());
         Assert.Equal("flagged", byFriend["F3"].GetProperty("status").GetString());
         Assert.Contains("MaxRewardsPerReferrer 1", byFriend["F3"].GetProperty("reason").GetString());
+
+        // A reviewer releases F3: the cap does not hold it again, and it is rewarded once.
+        var f3 = byFriend["F3"].GetProperty("id").GetInt64();
+        var released = await (await app.Api.PostAsJsonAsync($"/api/referrals/{f3}/approve", new { reason = "a real friend" })).JsonAsync(200);
+        Assert.Equal("ordered", released.GetProperty("status").GetString());
+        var afterRelease = await RunRewardsAsync(app);
+        Assert.Equal((0, 1), (afterRelease.Flagged, afterRelease.Rewarded));
+        Assert.Equal(0, (await RunRewardsAsync(app)).Rewarded);
+        var f3Now = await (await app.Api.GetAsync($"/api/referrals/{f3}")).JsonAsync(200);
+        Assert.Equal("rewarded", f3Now.GetProperty("status").GetString());
+        Assert.True(f3Now.TryGetProperty("approvedAt", out var approvedAt) && approvedAt.ValueKind == JsonValueKind.String);
     }
 }
