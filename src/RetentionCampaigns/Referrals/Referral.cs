@@ -63,6 +63,9 @@ public sealed class Referral
     public DateTime? ApprovedAt { get; set; }
     public string? ReferrerCoupon { get; set; }
     public string? FriendCoupon { get; set; }
+    /// <summary>The referrer's reward notice: null while due, then sending, sent, or "skipped|failed|in doubt: why".</summary>
+    public string? Notice { get; set; }
+    public int NoticeAttempts { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 }

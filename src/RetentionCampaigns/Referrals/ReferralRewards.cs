@@ -10,7 +10,7 @@ using RetentionCampaigns.Templates;
 
 namespace RetentionCampaigns.Referrals;
 
-public sealed record RewardRun(int Ordered, int Rewarded, int Flagged, int Rejected, int NoticesSent, int WaitingForCodes);
+public sealed record RewardRun(int Ordered, int Rewarded, int Flagged, int Rejected, int NoticesSent, int WaitingForCodes, int NoticesDeferred = 0);
 
 /// <summary>
 /// Moves referrals towards their rewards. A signed-up friend's first order of at least the program's minimum (net
@@ -18,13 +18,17 @@ public sealed record RewardRun(int Ordered, int Rewarded, int Flagged, int Rejec
 /// referral, a referrer at <c>MaxRewardsPerReferrer</c> within the period is held for review (unless a reviewer
 /// released this referral), and otherwise both
 /// coupons are issued (once per referral and side, however often this runs) and the referral is marked rewarded by
-/// a conditional update, after which the referrer, and only the referrer, gets the reward notice if their consent
-/// allows. The friend is never emailed: the shop shows their coupon (API) as it sees fit.
+/// a conditional update. Then the referrer, and only the referrer, gets the reward notice if their consent allows:
+/// each due notice is claimed by a conditional update before it is sent, so it goes out at most once; a server that
+/// says "try later" gets it again on the next runs, up to <see cref="NoticeAttempts"/> times. The friend is never
+/// emailed: the shop shows their coupon (API) as it sees fit.
 /// </summary>
 public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, TemplateModelBuilder models, IMailTransport transport,
     SuppressionList suppressions, IOptions<ShopOptions> shop, TimeProvider clock, ILogger<ReferralRewards> log)
 {
     public const string NoticeTemplate = "referral-reward";
+    /// <summary>At the job's 5 minutes, an hour of "try later" before the notice is given up.</summary>
+    public const int NoticeAttempts = 12;
 
     public static string IssuedFor(long referralId) => $"referral:{referralId}";
 
@@ -32,7 +36,7 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var programs = await db.ReferralPrograms.AsNoTracking().ToDictionaryAsync(p => p.Id, ct);
-        int ordered = 0, rewarded = 0, flagged = 0, rejected = 0, notices = 0, waiting = 0;
+        int ordered = 0, rewarded = 0, flagged = 0, rejected = 0, notices = 0, waiting = 0, deferred = 0;
 
         foreach (var referral in await db.Referrals.Where(r => r.Status == ReferralStatuses.SignedUp).ToListAsync(ct))
         {
@@ -82,20 +86,42 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
                 .ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, ReferralStatuses.Rewarded).SetProperty(r => r.RewardedAt, now)
                     .SetProperty(r => r.ReferrerCoupon, referrerCoupon.Code).SetProperty(r => r.FriendCoupon, friendCoupon.Code)
                     .SetProperty(r => r.UpdatedAt, now), ct);
-            if (marked == 0) continue; // another node rewarded it a moment ago, and sent the notice
-            rewarded++;
-            if (await SendNoticeAsync(referral.ReferrerId, referrerCoupon, ct)) notices++;
+            if (marked > 0) rewarded++; // else another run rewarded it a moment ago
         }
-        return new RewardRun(ordered, rewarded, flagged, rejected, notices, waiting);
+
+        var noticesDue = await db.Referrals.AsNoTracking().Where(r => r.Status == ReferralStatuses.Rewarded && r.Notice == null).OrderBy(r => r.Id).ToListAsync(ct);
+        foreach (var referral in noticesDue)
+        {
+            var claimed = await db.Referrals.Where(r => r.Id == referral.Id && r.Notice == null)
+                .ExecuteUpdateAsync(u => u.SetProperty(r => r.Notice, "sending").SetProperty(r => r.NoticeAttempts, r => r.NoticeAttempts + 1), ct);
+            if (claimed == 0) continue;
+            string? notice;
+            try { notice = await SendNoticeAsync(referral, ct); }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                log.LogWarning(exception, "The reward notice of referral {Id} could not be sent; the next run tries again.", referral.Id);
+                notice = null;
+            }
+            if (notice is null && referral.NoticeAttempts + 1 >= NoticeAttempts) notice = $"failed: the server said to try later {NoticeAttempts} times";
+            await db.Referrals.Where(r => r.Id == referral.Id).ExecuteUpdateAsync(u => u.SetProperty(r => r.Notice, notice), ct);
+            if (notice == "sent") notices++;
+            else if (notice is null) deferred++;
+        }
+        return new RewardRun(ordered, rewarded, flagged, rejected, notices, waiting, deferred);
     }
 
     async Task<int> SetAsync(long id, string status, string reason, DateTime now, CancellationToken ct) =>
         await db.Referrals.Where(r => r.Id == id && r.Status == ReferralStatuses.Ordered)
             .ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, status).SetProperty(r => r.Reason, reason).SetProperty(r => r.UpdatedAt, now), ct);
 
-    /// <summary>The reward notice, under the same rules as marketing email: consent, suppression, erasure.</summary>
-    async Task<bool> SendNoticeAsync(long referrerId, Coupon coupon, CancellationToken ct)
+    /// <summary>
+    /// The reward notice, under the same rules as marketing email: consent, suppression, erasure. Returns what
+    /// became of it, or null when the server said to try later.
+    /// </summary>
+    async Task<string?> SendNoticeAsync(Referral referral, CancellationToken ct)
     {
+        var referrerId = referral.ReferrerId;
+        var coupon = await db.Coupons.AsNoTracking().FirstAsync(c => c.Code == referral.ReferrerCoupon, ct);
         var consent = await ConsentApi.CurrentStateAsync(db, referrerId, ct);
         var referrer = await db.Customers.AsNoTracking().FirstAsync(c => c.Id == referrerId, ct);
         var why = consent["email_marketing"] is not { Status: "granted", Objection: false } ? "no marketing consent"
@@ -105,7 +131,7 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
         if (why is not null)
         {
             log.LogInformation("No reward notice to customer {Id}: {Why}; the coupon {Code} stands.", referrerId, why, coupon.Code);
-            return false;
+            return $"skipped: {why}";
         }
         var version = await (from t in db.Templates.AsNoTracking()
                              join v in db.TemplateVersions.AsNoTracking() on new { TemplateId = t.Id, t.Version } equals new { v.TemplateId, v.Version }
@@ -126,7 +152,13 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
         }, ct);
         if (result.Outcome != SendOutcome.Accepted)
             log.LogWarning("The reward notice to customer {Id} was not accepted ({Outcome}): {Reply}", referrerId, result.Outcome, result.Reply);
-        return result.Outcome == SendOutcome.Accepted;
+        return result.Outcome switch
+        {
+            SendOutcome.Accepted => "sent",
+            SendOutcome.Transient => null,
+            SendOutcome.InDoubt => $"in doubt: {result.Reply ?? "the connection was lost after the message"}",
+            _ => $"failed: {result.Reply}",
+        };
     }
 }
 
@@ -139,6 +171,6 @@ public sealed class ReferralRewardJob(ReferralRewards rewards, ILogger<ReferralR
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
     {
         var run = await rewards.RunAsync(cancellationToken);
-        if (run != new RewardRun(0, 0, 0, 0, 0, 0)) log.LogInformation("Referral rewards: {Run}", run);
+        if (run != new RewardRun(0, 0, 0, 0, 0, 0, 0)) log.LogInformation("Referral rewards: {Run}", run);
     }
 }

@@ -16,7 +16,7 @@ public sealed record ReviewInput(string? Reason);
 public sealed record ReferralOrder(long Id, string ExternalId, DateTime OrderedAt, decimal Amount);
 public sealed record ReferralItem(long Id, long ProgramId, string Code, string ReferrerId, string FriendId, long? CampaignId, string Status,
     string? Reason, DateTime SignedUpAt, ReferralOrder? FirstOrder, DateTime? RewardDueAt, DateTime? ApprovedAt, DateTime? RewardedAt, string? ReferrerCoupon,
-    string? FriendCoupon);
+    string? FriendCoupon, string? Notice);
 public sealed record ReferralPage(List<ReferralItem> Items, long? Next);
 public sealed record ReferralFigures(int Visits, int SignUps, int FirstOrders, decimal Revenue, int Rewards);
 public sealed record ReferrerFigures(string ReferrerId, ReferralFigures Figures);
@@ -244,7 +244,7 @@ public static class ReferralsApi
                 .FirstOrDefaultAsync(ct)
             : null;
         return new ReferralItem(r.Id, r.ProgramId, r.Code, ids.GetValueOrDefault(r.ReferrerId, ""), ids.GetValueOrDefault(r.FriendId, ""), r.CampaignId, r.Status,
-            r.Reason, r.SignedUpAt, order, r.RewardDueAt, r.ApprovedAt, r.RewardedAt, r.ReferrerCoupon, r.FriendCoupon);
+            r.Reason, r.SignedUpAt, order, r.RewardDueAt, r.ApprovedAt, r.RewardedAt, r.ReferrerCoupon, r.FriendCoupon, r.Notice);
     }
 
     static ProblemHttpResult Refused(string field, string message) => TypedResults.Problem(title: "The referral does not count.", detail: message,

@@ -130,6 +130,7 @@ public sealed class ReferralTests
 
         var rewarded = await (await app.Api.GetAsync($"/api/referrals/{id}")).JsonAsync(200);
         Assert.Equal("rewarded", rewarded.GetProperty("status").GetString());
+        Assert.Equal("sent", rewarded.GetProperty("notice").GetString());
         var referrerCoupon = rewarded.GetProperty("referrerCoupon").GetString()!;
         var friendCoupon = rewarded.GetProperty("friendCoupon").GetString()!;
         Assert.StartsWith("THANKS-", referrerCoupon);
@@ -200,5 +201,41 @@ public sealed class ReferralTests
         var f3Now = await (await app.Api.GetAsync($"/api/referrals/{f3}")).JsonAsync(200);
         Assert.Equal("rewarded", f3Now.GetProperty("status").GetString());
         Assert.True(f3Now.TryGetProperty("approvedAt", out var approvedAt) && approvedAt.ValueKind == JsonValueKind.String);
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task TheRewardNoticeFollowsConsentAndIsTriedAgainWhenTheServerSaysLater(DatabaseProvider store)
+    {
+        using var sink = await SmtpSink.StartAsync("-r", "RCPT"); // 4xx to every recipient: "try later"
+        await using var app = await RetentionApp.StartAsync(store, sink.AppSettings());
+        await ActiveProgramAsync(app);
+        await ConsentingCustomerAsync(app, "R1");
+        await CustomerAsync(app, "R2", "r2@example.com"); // a customer without marketing consent
+        foreach (var (referrer, friend) in new[] { ("R1", "F1"), ("R2", "F2") })
+        {
+            await CustomerAsync(app, friend, $"{friend.ToLowerInvariant()}@example.org");
+            await (await AttributeAsync(app, await CodeOfAsync(app, referrer), friend)).JsonAsync(201);
+            await OrderAsync(app, $"{friend}-1", friend, 50, DateTimeOffset.UtcNow.AddHours(-1));
+        }
+        await RunRewardsAsync(app);
+        await EndReviewPeriodsAsync(app);
+
+        var first = await RunRewardsAsync(app);
+        Assert.Equal((2, 0, 1), (first.Rewarded, first.NoticesSent, first.NoticesDeferred));
+        async Task<(string? Notice, int Attempts)> NoticeOf(string friend)
+        {
+            var referral = await app.WithDbAsync(db => db.Referrals.AsNoTracking().SingleAsync(r => db.Customers.Any(c => c.Id == r.FriendId && c.ExternalId == friend)));
+            return (referral.Notice, referral.NoticeAttempts);
+        }
+        Assert.Equal(("skipped: no marketing consent", 1), await NoticeOf("F2"));
+        Assert.Equal((null, 1), await NoticeOf("F1")); // due again
+
+        var second = await RunRewardsAsync(app);
+        Assert.Equal((0, 1), (second.Rewarded, second.NoticesDeferred));
+        Assert.Equal((null, 2), await NoticeOf("F1"));
+        await app.WithDbAsync(db => db.Referrals.Where(r => r.Notice == null).ExecuteUpdateAsync(u => u.SetProperty(r => r.NoticeAttempts, ReferralRewards.NoticeAttempts - 1)));
+        Assert.Equal(0, (await RunRewardsAsync(app)).NoticesDeferred);
+        Assert.Equal(($"failed: the server said to try later {ReferralRewards.NoticeAttempts} times", ReferralRewards.NoticeAttempts), await NoticeOf("F1"));
+        Assert.Equal(new RewardRun(0, 0, 0, 0, 0, 0, 0), await RunRewardsAsync(app));
     }
 }
