@@ -132,9 +132,9 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         var allowed = consent.Where(c => c.Value["email_marketing"] is { Status: "granted", Objection: false }).Select(c => c.Key).ToHashSet();
         var erased = (await db.Customers.Where(c => allowed.Contains(c.Id) && c.ErasedAt != null).Select(c => c.Id).ToListAsync(ct)).ToHashSet();
         allowed.ExceptWith(erased);
+        var referralLinks = TemplateModelBuilder.UsesReferralLink(version.Content.Values);
         var recipients = await models.BuildAsync(allowed, version.Content.Keys, campaign.DefaultLocale,
-            new CampaignView { Name = campaign.Name, Key = campaign.Id.ToString(CultureInfo.InvariantCulture) }, null, ct, consent,
-            referralLinks: TemplateModelBuilder.UsesReferralLink(version.Content.Values));
+            new CampaignView { Name = campaign.Name, Key = campaign.Id.ToString(CultureInfo.InvariantCulture) }, null, ct, consent, referralLinks);
         var hashes = recipients.Values.ToDictionary(r => r.CustomerId, r => suppressions.Hash(r.Email));
         var hashList = hashes.Values.ToList();
         var suppressed = await db.Suppressions.Where(s => hashList.Contains(s.AddressHash)).ToDictionaryAsync(s => s.AddressHash, s => s.Reason, ct);
@@ -154,6 +154,8 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
                 outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, "the customer no longer exists"));
             else if (suppressed.TryGetValue(hashes[customerId], out var why))
                 outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, $"the address is on the suppression list ({why.Replace('_', ' ')})"));
+            else if (referralLinks && recipient.Model.Links.Referral.Length == 0)
+                outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, "the customer left the referral program (no referral link)"));
             else if (preferences.TryGetValue(customerId, out var chosen)
                      && chosen.Refusal(campaign.Topic, now, recent.GetValueOrDefault(customerId)?.Max(r => (DateTime?)r.SentAt)) is { } refusal)
                 outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, refusal));

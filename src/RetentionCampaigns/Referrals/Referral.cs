@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using RetentionCampaigns.Campaigns;
+using RetentionCampaigns.Consent;
 using RetentionCampaigns.Data;
 
 namespace RetentionCampaigns.Referrals;
@@ -74,6 +75,23 @@ public static class ReferralStatuses
 {
     public const string SignedUp = "signed_up", Ordered = "ordered", Rewarded = "rewarded", Flagged = "flagged", Rejected = "rejected";
     public static readonly string[] All = [SignedUp, Ordered, Rewarded, Flagged, Rejected];
+}
+
+/// <summary>
+/// Who takes part: every customer who is not erased and has not withdrawn the <c>referral_program</c> consent
+/// purpose (preference centre or API). One who left gets no link, their code leads nowhere, new friends are not
+/// attributed to them, and a pending referral brings them no reward (the friend still gets the offer).
+/// </summary>
+public static class ReferralEligibility
+{
+    public const string Purpose = "referral_program";
+
+    public static bool TakesPart(IReadOnlyDictionary<string, ConsentState> consent, bool erased) =>
+        !erased && consent[Purpose].Status != "withdrawn";
+
+    public static async Task<bool> TakesPartAsync(RetentionDb db, long customerId, CancellationToken ct) =>
+        await db.Customers.AnyAsync(c => c.Id == customerId && c.ErasedAt == null, ct)
+        && TakesPart(await ConsentApi.CurrentStateAsync(db, customerId, ct), erased: false);
 }
 
 /// <summary>Section <c>Referrals</c>.</summary>

@@ -26,13 +26,16 @@ public static class ReferralLandingPage
         var shop = shopOptions.Value;
         var text = PageText.For(PublicPage.PreferredLocale(http, shop.DefaultLocale));
         var normalized = code.ToUpperInvariant();
-        var known = ReferralCodes.IsWellFormed(normalized)
-                    && await db.ReferralCodes.AnyAsync(r => r.Code == normalized && db.Customers.Any(x => x.Id == r.CustomerId && x.ErasedAt == null), ct);
+        var owner = ReferralCodes.IsWellFormed(normalized)
+            ? await db.ReferralCodes.Where(r => r.Code == normalized).Select(r => (long?)r.CustomerId).FirstOrDefaultAsync(ct)
+            : null;
+        var known = owner is { } referrer && await ReferralEligibility.TakesPartAsync(db, referrer, ct);
         string ShopLink(string href) =>
             $"<p><a class=\"button\" href=\"{PublicPage.Encode(href)}\">{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralButton, shop.Name))}</a></p>";
         if (!known)
         {
-            http.RequestServices.GetRequiredService<PublicRateLimits>().BadLink(PublicEndpoints.ClientAddress(http));
+            // A code that was real (its owner left the program) is no guess.
+            if (owner is null) http.RequestServices.GetRequiredService<PublicRateLimits>().BadLink(PublicEndpoints.ClientAddress(http));
             return PublicPage.Render(404, text.Locale, shop.Name, text.ReferralUnknownTitle,
                 $"<p>{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralUnknown, shop.Name))}</p>{ShopLink(shop.Website)}");
         }

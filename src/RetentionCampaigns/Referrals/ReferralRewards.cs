@@ -63,8 +63,10 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
                 continue;
             }
             var since = now.AddDays(-program.RewardPeriodDays);
-            var earned = await db.Referrals.CountAsync(r => r.ReferrerId == referral.ReferrerId && r.Status == ReferralStatuses.Rewarded && r.RewardedAt > since, ct);
-            if (earned >= program.MaxRewardsPerReferrer && referral.ApprovedAt is null)
+            var referrerTakesPart = await ReferralEligibility.TakesPartAsync(db, referral.ReferrerId, ct);
+            var earned = await db.Referrals.CountAsync(r => r.ReferrerId == referral.ReferrerId && r.Status == ReferralStatuses.Rewarded
+                                                            && r.ReferrerCoupon != null && r.RewardedAt > since, ct);
+            if (referrerTakesPart && earned >= program.MaxRewardsPerReferrer && referral.ApprovedAt is null)
             {
                 flagged += await SetAsync(referral.Id, ReferralStatuses.Flagged,
                     $"the referrer has {earned} rewards within {program.RewardPeriodDays} days (MaxRewardsPerReferrer {program.MaxRewardsPerReferrer})", now, ct);
@@ -72,20 +74,26 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
             }
 
             var issuedFor = IssuedFor(referral.Id);
-            var referrerCoupon = (await CouponIssuer.IssueAsync(db, ReferralProgramsApi.Pool(program.Id, "referrer"), program.ReferrerReward.Terms(), issuedFor,
-                [referral.ReferrerId], now, ct)).GetValueOrDefault(referral.ReferrerId);
+            var referrerCoupon = referrerTakesPart
+                ? (await CouponIssuer.IssueAsync(db, ReferralProgramsApi.Pool(program.Id, "referrer"), program.ReferrerReward.Terms(), issuedFor,
+                    [referral.ReferrerId], now, ct)).GetValueOrDefault(referral.ReferrerId)
+                : null;
             var friendCoupon = (await CouponIssuer.IssueAsync(db, ReferralProgramsApi.Pool(program.Id, "friend"), program.FriendOffer.Terms(), issuedFor,
                 [referral.FriendId], now, ct)).GetValueOrDefault(referral.FriendId);
-            if (referrerCoupon is null || friendCoupon is null)
+            if ((referrerTakesPart && referrerCoupon is null) || friendCoupon is null)
             {
                 log.LogWarning("Referral {Id} waits for coupon codes: the program's pool is empty.", referral.Id);
                 waiting++;
                 continue;
             }
+            // A referrer who left the program gets neither reward nor notice; the friend still gets the offer.
+            var (reason, notice) = referrerTakesPart ? (referral.Reason, (string?)null)
+                : ("the referrer left the referral program: no referrer reward", "skipped: the referrer left the referral program");
+            var referrerCode = referrerCoupon?.Code;
             var marked = await db.Referrals.Where(r => r.Id == referral.Id && r.Status == ReferralStatuses.Ordered)
                 .ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, ReferralStatuses.Rewarded).SetProperty(r => r.RewardedAt, now)
-                    .SetProperty(r => r.ReferrerCoupon, referrerCoupon.Code).SetProperty(r => r.FriendCoupon, friendCoupon.Code)
-                    .SetProperty(r => r.UpdatedAt, now), ct);
+                    .SetProperty(r => r.ReferrerCoupon, referrerCode).SetProperty(r => r.FriendCoupon, friendCoupon.Code)
+                    .SetProperty(r => r.Reason, reason).SetProperty(r => r.Notice, notice).SetProperty(r => r.UpdatedAt, now), ct);
             if (marked > 0) rewarded++; // else another run rewarded it a moment ago
         }
 

@@ -62,6 +62,7 @@ public static class ReferralsApi
         var referrer = await (from c in db.ReferralCodes join x in db.Customers on c.CustomerId equals x.Id
                               where c.Code == code && x.ErasedAt == null select x).AsNoTracking().FirstOrDefaultAsync(ct);
         if (referrer is null) return Refused("code", "no customer has this referral code.");
+        if (!await ReferralEligibility.TakesPartAsync(db, referrer.Id, ct)) return Refused("code", "the referrer has left the referral program.");
         var program = await db.ReferralPrograms.AsNoTracking().FirstOrDefaultAsync(p => p.Active, ct);
         if (program is null) return Refused("code", "no referral program is active.");
         var friend = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.ExternalId == friendExternalId && c.ErasedAt == null, ct);

@@ -39,9 +39,10 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
             .GroupBy(x => x.CustomerId)
             .ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.Items).ThenBy(x => x.Category, StringComparer.Ordinal).First().Category!);
         consent ??= await ConsentApi.CurrentStatesAsync(db, customerIds, ct); // the caller's, when it already has them
-        // Codes are made on first use: only for a template that shows the referral link.
+        // Codes are made on first use: only for a template that shows the referral link, and for those who take part.
         var referralCodes = referralLinks
-            ? await ReferralCodes.EnsureAsync(db, customers.Where(c => c.ErasedAt == null).Select(c => c.Id).ToList(), clock.GetUtcNow().UtcDateTime, ct)
+            ? await ReferralCodes.EnsureAsync(db, customers.Where(c => ReferralEligibility.TakesPart(consent[c.Id], c.ErasedAt != null)).Select(c => c.Id).ToList(),
+                clock.GetUtcNow().UtcDateTime, ct)
             : [];
         long? campaignId = long.TryParse(campaign?.Key, out var key) ? key : null;
 

@@ -19,11 +19,12 @@ public static class CampaignTestKit
     }
 
     /// <summary>Creates, schedules and sends a one-off campaign to the segment now; its ledger by customer external id.</summary>
-    public static async Task<Dictionary<string, Delivery>> SendOneOffAsync(RetentionApp app, long segmentId, string name, string? topic = null)
+    public static async Task<Dictionary<string, Delivery>> SendOneOffAsync(RetentionApp app, long segmentId, string name, string? topic = null,
+        string templateKey = "win-back")
     {
         var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
         {
-            name, segmentId, templateKey = "win-back", topic,
+            name, segmentId, templateKey, topic,
             schedule = new { kind = "once", sendAt = DateTimeOffset.UtcNow.AddDays(1) }, policy = new { quietFrom = "", quietUntil = "" },
         })).JsonAsync(201);
         var id = campaign.GetProperty("id").GetInt64();

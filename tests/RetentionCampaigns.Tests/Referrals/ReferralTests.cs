@@ -238,4 +238,51 @@ public sealed class ReferralTests
         Assert.Equal(($"failed: the server said to try later {ReferralRewards.NoticeAttempts} times", ReferralRewards.NoticeAttempts), await NoticeOf("F1"));
         Assert.Equal(new RewardRun(0, 0, 0, 0, 0, 0, 0), await RunRewardsAsync(app));
     }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task ACustomerWhoLeftTheProgramGetsNoLinkNoNewFriendsAndNoReward(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        await ActiveProgramAsync(app);
+        await ConsentingCustomerAsync(app, "R1");
+        await ConsentingCustomerAsync(app, "R2");
+        var code = await CodeOfAsync(app, "R1");
+        await CustomerAsync(app, "F1", "f1@example.org");
+        await (await AttributeAsync(app, code, "F1")).JsonAsync(201);
+        await OrderAsync(app, "F1-1", "F1", 50, DateTimeOffset.UtcNow.AddHours(-1));
+        Assert.Equal(1, (await RunRewardsAsync(app)).Ordered);
+
+        // R1 leaves the referral program in the preference centre (or through the shop's API).
+        await (await app.Api.PostAsJsonAsync("/api/consents", new
+        {
+            customerId = "R1", purpose = "referral_program", status = "withdrawn", lawfulBasis = "consent", source = "preference_page",
+            occurredAt = DateTimeOffset.UtcNow.AddMinutes(-5),
+        })).JsonAsync(201);
+
+        Assert.Equal("", await CodeOfAsync(app, "R1"));
+        using var friendBrowser = app.CreateClient();
+        var landing = await friendBrowser.GetAsync($"/r/{code}");
+        Assert.Equal(404, (int)landing.StatusCode);
+        Assert.False(landing.Headers.Contains("Set-Cookie"));
+        await CustomerAsync(app, "F2", "f2@example.org");
+        Assert.Equal(["code"], (await (await AttributeAsync(app, code, "F2")).ProblemErrorsAsync(422)).Keys);
+
+        // The pending referral: the friend still gets the offer, the referrer neither reward nor notice.
+        await EndReviewPeriodsAsync(app);
+        var run = await RunRewardsAsync(app);
+        Assert.Equal((1, 0), (run.Rewarded, run.NoticesSent));
+        var referral = (await (await app.Api.GetAsync("/api/referrals")).JsonAsync(200)).GetProperty("items").EnumerateArray().Single();
+        Assert.Equal("rewarded", referral.GetProperty("status").GetString());
+        Assert.StartsWith("FRIEND-", referral.GetProperty("friendCoupon").GetString());
+        Assert.Equal(JsonValueKind.Null, referral.GetProperty("referrerCoupon").ValueKind);
+        Assert.Equal("skipped: the referrer left the referral program", referral.GetProperty("notice").GetString());
+        Assert.Empty(OutboxMessage.ReadAll(app.Outbox));
+
+        // A campaign with the invitation leaves R1 out and invites R2.
+        var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "Referrers", rule = new { field = "consent.email_marketing", op = "=", value = "granted" } })).JsonAsync(201);
+        var ledger = await Campaigns.CampaignTestKit.SendOneOffAsync(app, segment.GetProperty("id").GetInt64(), "Invite", templateKey: "referral-invitation");
+        Assert.Equal(("skipped", "the customer left the referral program (no referral link)"), (ledger["R1"].Status, ledger["R1"].Reason));
+        Assert.Equal("sent", ledger["R2"].Status);
+        Assert.Contains("/r/", Assert.Single(OutboxMessage.ReadAll(app.Outbox)).Text);
+    }
 }
