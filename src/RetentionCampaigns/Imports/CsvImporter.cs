@@ -42,6 +42,7 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
         ["amount"] = ["amount", "total", "ordertotal", "betrag", "summe", "gesamtbetrag"],
         ["currency"] = ["currency", "waehrung", "währung"],
         ["refundedAmount"] = ["refundedamount", "refunded", "refund", "refunds"],
+        ["paymentFingerprint"] = ["paymentfingerprint", "fingerprint", "cardfingerprint"],
         ["sku"] = ["sku", "productsku"],
         ["productName"] = ["productname", "product"],
         ["category"] = ["category", "productcategory"],
@@ -201,7 +202,7 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
         List<OrderLineInput>? lines = sku is null && columns.Get(record, "productName") is null ? null
             : [new OrderLineInput(sku, columns.Get(record, "productName"), columns.Get(record, "category"), quantity, unitPrice)];
         var input = new OrderInput(columns.Get(record, "externalId"), columns.Get(record, "customerId"), orderedAt, amount,
-            columns.Get(record, "currency"), refunded, lines);
+            columns.Get(record, "currency"), refunded, lines, columns.Get(record, "paymentFingerprint"));
         if (errors.Any) { state.Reject(line, columns, errors); return; }
         var valid = ValidOrder.Validate(input, "", currency, errors);
         if (valid is null) { state.Reject(line, columns, errors); return; }

@@ -32,7 +32,7 @@ public sealed class ImportStore : IAsyncDisposable
             CREATE TEMP TABLE stage_customers (line {integer}, external_id {text}, email {text}, first_name {text}, last_name {text},
                 locale {text}, time_zone {text}, country {text}, signed_up_at {time}, tags {text}, attributes {text});
             CREATE TEMP TABLE stage_orders (line {integer}, external_id {text}, customer_external_id {text}, ordered_at {time},
-                amount_minor {integer}, refunded_minor {integer}, currency {text});
+                amount_minor {integer}, refunded_minor {integer}, currency {text}, payment_fingerprint {text});
             CREATE TEMP TABLE stage_lines (order_external_id {text}, sku {text}, product_name {text}, category {text},
                 quantity {integer}, unit_price_minor {integer});
             CREATE INDEX ix_stage_orders_external_id ON stage_orders (external_id);
@@ -106,18 +106,22 @@ public sealed class ImportStore : IAsyncDisposable
         await using (var reader = await unknown.ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct)) unknownLines.Add(reader.GetInt64(0));
 
-        var updated = await ExecuteAsync(tx, """
+        // A fingerprint once given stays when a later import leaves it out.
+        var distinct = postgres ? "IS DISTINCT FROM" : "IS NOT";
+        var updated = await ExecuteAsync(tx, $"""
             UPDATE orders SET customer_id = x.customer_id, ordered_at = x.ordered_at, amount_minor = x.amount_minor,
-                refunded_minor = x.refunded_minor, currency = x.currency, updated_at = @now
-            FROM (SELECT s.external_id, c.id AS customer_id, s.ordered_at, s.amount_minor, s.refunded_minor, s.currency
+                refunded_minor = x.refunded_minor, currency = x.currency,
+                payment_fingerprint = COALESCE(x.payment_fingerprint, orders.payment_fingerprint), updated_at = @now
+            FROM (SELECT s.external_id, c.id AS customer_id, s.ordered_at, s.amount_minor, s.refunded_minor, s.currency, s.payment_fingerprint
                   FROM stage_orders AS s JOIN customers AS c ON c.external_id = s.customer_external_id) AS x
             WHERE orders.external_id = x.external_id AND (
                 orders.customer_id <> x.customer_id OR orders.ordered_at <> x.ordered_at OR orders.amount_minor <> x.amount_minor
-                OR orders.refunded_minor <> x.refunded_minor OR orders.currency <> x.currency)
+                OR orders.refunded_minor <> x.refunded_minor OR orders.currency <> x.currency
+                OR (x.payment_fingerprint IS NOT NULL AND orders.payment_fingerprint {distinct} x.payment_fingerprint))
             """, ct);
         var created = await ExecuteAsync(tx, """
-            INSERT INTO orders (external_id, customer_id, ordered_at, amount_minor, refunded_minor, currency, created_at, updated_at)
-            SELECT s.external_id, c.id, s.ordered_at, s.amount_minor, s.refunded_minor, s.currency, @now, @now
+            INSERT INTO orders (external_id, customer_id, ordered_at, amount_minor, refunded_minor, currency, payment_fingerprint, created_at, updated_at)
+            SELECT s.external_id, c.id, s.ordered_at, s.amount_minor, s.refunded_minor, s.currency, s.payment_fingerprint, @now, @now
             FROM stage_orders AS s JOIN customers AS c ON c.external_id = s.customer_external_id
             WHERE NOT EXISTS (SELECT 1 FROM orders AS o WHERE o.external_id = s.external_id)
             ON CONFLICT (external_id) DO NOTHING
@@ -181,7 +185,7 @@ public sealed class ImportStore : IAsyncDisposable
     {
         var npgsql = (NpgsqlConnection)connection;
         await using (var copy = await npgsql.BeginBinaryImportAsync(
-            "COPY stage_orders (line, external_id, customer_external_id, ordered_at, amount_minor, refunded_minor, currency) FROM STDIN (FORMAT BINARY)", ct))
+            "COPY stage_orders (line, external_id, customer_external_id, ordered_at, amount_minor, refunded_minor, currency, payment_fingerprint) FROM STDIN (FORMAT BINARY)", ct))
         {
             foreach (var (line, o) in chunk.Orders)
             {
@@ -193,6 +197,7 @@ public sealed class ImportStore : IAsyncDisposable
                 await copy.WriteAsync(o.AmountMinor, NpgsqlDbType.Bigint, ct);
                 await copy.WriteAsync(o.RefundedMinor, NpgsqlDbType.Bigint, ct);
                 await copy.WriteAsync(o.Currency, NpgsqlDbType.Text, ct);
+                await WriteNullableAsync(copy, o.PaymentFingerprint, ct);
             }
             await copy.CompleteAsync(ct);
         }
@@ -233,12 +238,12 @@ public sealed class ImportStore : IAsyncDisposable
 
     async Task InsertOrdersAsync(DbTransaction tx, Chunk chunk, CancellationToken ct)
     {
-        await using (var insert = (SqliteCommand)Command(tx, "INSERT INTO stage_orders VALUES ($line, $id, $customer, $at, $amount, $refunded, $currency)"))
+        await using (var insert = (SqliteCommand)Command(tx, "INSERT INTO stage_orders VALUES ($line, $id, $customer, $at, $amount, $refunded, $currency, $fingerprint)"))
         {
-            var p = AddParameters(insert, "$line", "$id", "$customer", "$at", "$amount", "$refunded", "$currency");
+            var p = AddParameters(insert, "$line", "$id", "$customer", "$at", "$amount", "$refunded", "$currency", "$fingerprint");
             foreach (var (line, o) in chunk.Orders)
             {
-                Set(p, line, o.ExternalId, o.CustomerExternalId, o.OrderedAt, o.AmountMinor, o.RefundedMinor, o.Currency);
+                Set(p, line, o.ExternalId, o.CustomerExternalId, o.OrderedAt, o.AmountMinor, o.RefundedMinor, o.Currency, o.PaymentFingerprint);
                 await insert.ExecuteNonQueryAsync(ct);
             }
         }

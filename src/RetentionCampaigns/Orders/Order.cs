@@ -13,6 +13,8 @@ public sealed class Order
     public long AmountMinor { get; set; }
     public long RefundedMinor { get; set; }
     public required string Currency { get; set; }
+    /// <summary>The payment provider's opaque fingerprint of the card or account, when the shop gives it (referral fraud rules).</summary>
+    public string? PaymentFingerprint { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
     public List<OrderLine> Lines { get; set; } = [];

@@ -7,7 +7,7 @@ public sealed record OrderLineInput(string? Sku, string? ProductName, string? Ca
 /// <summary>An order as the shop sends it; <c>customerId</c> is the customer's external id.</summary>
 public sealed record OrderInput(
     string? ExternalId, string? CustomerId, DateTimeOffset? OrderedAt, decimal? Amount, string? Currency,
-    decimal? RefundedAmount, List<OrderLineInput>? Lines);
+    decimal? RefundedAmount, List<OrderLineInput>? Lines, string? PaymentFingerprint = null);
 
 public sealed record OrderBatch(List<OrderInput>? Orders);
 
@@ -15,7 +15,7 @@ public sealed record ValidOrderLine(string Sku, string? ProductName, string? Cat
 
 public sealed record ValidOrder(
     string ExternalId, string CustomerExternalId, DateTime OrderedAt, long AmountMinor, long RefundedMinor,
-    string Currency, List<ValidOrderLine>? Lines)
+    string Currency, List<ValidOrderLine>? Lines, string? PaymentFingerprint = null)
 {
     public const int MaxLines = 500;
 
@@ -31,6 +31,7 @@ public sealed record ValidOrder(
         var currency = errors.Optional(path + "currency", input.Currency, 3)?.ToUpperInvariant() ?? shopCurrency;
         if (currency != shopCurrency)
             errors.Add(path + "currency", $"must be the shop currency {shopCurrency} (Shop__Currency).");
+        var fingerprint = errors.Optional(path + "paymentFingerprint", input.PaymentFingerprint, 200);
 
         List<ValidOrderLine>? lines = null;
         if (input.Lines is { } inputLines)
@@ -53,7 +54,7 @@ public sealed record ValidOrder(
             }
         }
         if (errors.Total != before) return null;
-        return new ValidOrder(externalId!, customerId!, input.OrderedAt!.Value.UtcDateTime, amount!.Value, refunded, currency, lines);
+        return new ValidOrder(externalId!, customerId!, input.OrderedAt!.Value.UtcDateTime, amount!.Value, refunded, currency, lines, fingerprint);
     }
 
     static long? Money(string path, decimal? value, bool required, ValidationErrors errors)

@@ -11,7 +11,7 @@ public sealed record OrderLineItem(string Sku, string? ProductName, string? Cate
 
 public sealed record OrderItem(
     string ExternalId, string CustomerId, DateTime OrderedAt, decimal Amount, decimal RefundedAmount, string Currency,
-    List<OrderLineItem> Lines);
+    List<OrderLineItem> Lines, string? PaymentFingerprint);
 
 public static class OrdersApi
 {
@@ -28,7 +28,7 @@ public static class OrdersApi
         o.ExternalId, customerExternalId, o.OrderedAt, FieldRules.FromMinorUnits(o.AmountMinor),
         FieldRules.FromMinorUnits(o.RefundedMinor), o.Currency,
         o.Lines.OrderBy(l => l.Sku, StringComparer.Ordinal).Select(l => new OrderLineItem(l.Sku, l.ProductName, l.Category, l.Quantity,
-            l.UnitPriceMinor is { } p ? FieldRules.FromMinorUnits(p) : null)).ToList());
+            l.UnitPriceMinor is { } p ? FieldRules.FromMinorUnits(p) : null)).ToList(), o.PaymentFingerprint);
 
     static async Task<Results<Ok<OrderItem>, ProblemHttpResult>> Get(string externalId, RetentionDb db, CancellationToken ct)
     {
@@ -133,6 +133,8 @@ public static class OrdersApi
         order.AmountMinor = input.AmountMinor;
         order.RefundedMinor = input.RefundedMinor;
         order.Currency = input.Currency;
+        // A fingerprint once given stays when an update leaves it out (shops often send it with the first report only).
+        if (input.PaymentFingerprint is { } fingerprint) order.PaymentFingerprint = fingerprint;
         var linesChanged = false;
         if (input.Lines is { } lines)
         {

@@ -59,7 +59,11 @@ public static class CustomerErasure
         await db.SaveChangesAsync(ct);
 
         var orders = await db.Orders.Where(o => o.CustomerId == id).ToListAsync(ct);
-        foreach (var order in orders) order.ExternalId = ErasedIdPrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        foreach (var order in orders)
+        {
+            order.ExternalId = ErasedIdPrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+            order.PaymentFingerprint = null;
+        }
         await db.SaveChangesAsync(ct);
         var comments = await db.SurveyAnswers.Where(a => a.CustomerId == id && a.Comment != null).ExecuteUpdateAsync(u => u.SetProperty(a => a.Comment, (string?)null), ct);
         var consentEvents = await db.ConsentEvents.Where(e => e.CustomerId == id && (e.IpAddress != null || e.UserAgent != null))

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore.Storage;
 using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Consent;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.Orders;
 
 namespace RetentionCampaigns.Referrals;
 
@@ -92,6 +93,27 @@ public static class ReferralEligibility
     public static async Task<bool> TakesPartAsync(RetentionDb db, long customerId, CancellationToken ct) =>
         await db.Customers.AnyAsync(c => c.Id == customerId && c.ErasedAt == null, ct)
         && TakesPart(await ConsentApi.CurrentStateAsync(db, customerId, ct), erased: false);
+}
+
+/// <summary>Payment fingerprints (when the shop gives them with orders) as a fraud signal.</summary>
+public static class SharedPayments
+{
+    /// <summary>Whether any of these orders of the friend was paid with a payment method the referrer has used.</summary>
+    public static Task<bool> WithReferrerAsync(RetentionDb db, IQueryable<Order> friendOrders, long referrerId, CancellationToken ct) =>
+        friendOrders.AnyAsync(f => f.PaymentFingerprint != null
+                                   && db.Orders.Any(o => o.CustomerId == referrerId && o.PaymentFingerprint == f.PaymentFingerprint), ct);
+
+    /// <summary>Another friend of the same referrer whose first order was paid the same way as this one's, if any.</summary>
+    public static Task<string?> OtherFriendAsync(RetentionDb db, Referral referral, CancellationToken ct) =>
+        (from mine in db.Orders
+         where mine.Id == referral.FirstOrderId && mine.PaymentFingerprint != null
+         from other in db.Referrals
+         where other.ReferrerId == referral.ReferrerId && other.Id != referral.Id && other.Status != ReferralStatuses.Rejected
+         from theirs in db.Orders
+         where theirs.Id == other.FirstOrderId && theirs.PaymentFingerprint == mine.PaymentFingerprint
+         from friend in db.Customers
+         where friend.Id == other.FriendId
+         select friend.ExternalId).FirstOrDefaultAsync(ct);
 }
 
 /// <summary>Section <c>Referrals</c>.</summary>

@@ -14,14 +14,14 @@ public sealed record RewardRun(int Ordered, int Rewarded, int Flagged, int Rejec
 
 /// <summary>
 /// Moves referrals towards their rewards. A signed-up friend's first order of at least the program's minimum (net
-/// of refunds) starts the review period; when it is over, an order returned below the minimum rejects the
-/// referral, a referrer at <c>MaxRewardsPerReferrer</c> within the period is held for review (unless a reviewer
-/// released this referral), and otherwise both
-/// coupons are issued (once per referral and side, however often this runs) and the referral is marked rewarded by
-/// a conditional update. Then the referrer, and only the referrer, gets the reward notice if their consent allows:
-/// each due notice is claimed by a conditional update before it is sent, so it goes out at most once; a server that
-/// says "try later" gets it again on the next runs, up to <see cref="NoticeAttempts"/> times. The friend is never
-/// emailed: the shop shows their coupon (API) as it sees fit.
+/// of refunds) starts the review period. When it is over, the referral is rejected if the order was returned below
+/// the minimum or paid with a payment method the referrer uses (self-referral); it is held for review if the order
+/// was paid like another friend's of the same referrer, or the referrer has <c>MaxRewardsPerReferrer</c> rewards
+/// within the period (unless a reviewer released it); otherwise both coupons are issued (once per referral and side,
+/// however often this runs) and the referral is marked rewarded by a conditional update. Then the referrer, and only
+/// the referrer, gets the reward notice if their consent allows: each due notice is claimed by a conditional update
+/// before it is sent, so it goes out at most once; a server that says "try later" gets it again on the next runs, up
+/// to <see cref="NoticeAttempts"/> times. The friend is never emailed: the shop shows their coupon (API) as it sees fit.
 /// </summary>
 public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, TemplateModelBuilder models, IMailTransport transport,
     SuppressionList suppressions, IOptions<ShopOptions> shop, TimeProvider clock, ILogger<ReferralRewards> log)
@@ -60,6 +60,16 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
             if (net is null || net < program.QualifyingMinimumMinor)
             {
                 rejected += await SetAsync(referral.Id, ReferralStatuses.Rejected, "the first order was returned or cancelled below the minimum", now, ct);
+                continue;
+            }
+            if (await SharedPayments.WithReferrerAsync(db, db.Orders.Where(o => o.Id == referral.FirstOrderId), referral.ReferrerId, ct))
+            {
+                rejected += await SetAsync(referral.Id, ReferralStatuses.Rejected, "self-referral: the first order was paid with a payment method the referrer uses", now, ct);
+                continue;
+            }
+            if (referral.ApprovedAt is null && await SharedPayments.OtherFriendAsync(db, referral, ct) is { } otherFriend)
+            {
+                flagged += await SetAsync(referral.Id, ReferralStatuses.Flagged, $"the first order was paid like the first order of {otherFriend}, another friend of the same referrer", now, ct);
                 continue;
             }
             var since = now.AddDays(-program.RewardPeriodDays);

@@ -75,6 +75,8 @@ public static class ReferralsApi
         if (friend.Id == referrer.Id) return Refused("customerId", "self-referral: the friend is the referrer.");
         if (SameMailbox(friend.Email, referrer.Email)) return Refused("customerId", "self-referral: the friend's address is the referrer's.");
         if (!await IsNewAsync(db, friend.Id, signedUpAt, ct)) return Refused("customerId", "the friend ordered before; only new customers count.");
+        if (await SharedPayments.WithReferrerAsync(db, db.Orders.Where(o => o.CustomerId == friend.Id), referrer.Id, ct))
+            return Refused("customerId", "self-referral: the friend paid with a payment method the referrer uses.");
 
         var referral = new Referral
         {

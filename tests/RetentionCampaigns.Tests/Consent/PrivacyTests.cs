@@ -27,7 +27,7 @@ public sealed class PrivacyTests
         })).JsonAsync(201);
         await (await app.Api.PutAsJsonAsync("/api/orders/O-77", new
         {
-            customerId = "G1", orderedAt = DateTimeOffset.UtcNow.AddDays(-20), amount = 120.50m, currency = "EUR",
+            customerId = "G1", orderedAt = DateTimeOffset.UtcNow.AddDays(-20), amount = 120.50m, currency = "EUR", paymentFingerprint = "card_fp_G1",
             lines = new[] { new { sku = "TEA-1", productName = "Green tea", quantity = 2, unitPrice = 60.25m } },
         })).JsonAsync(201);
         await (await app.Api.PostAsJsonAsync("/api/survey-answers", new
@@ -62,7 +62,8 @@ public sealed class PrivacyTests
         Assert.Equal("monthly", export.GetProperty("preferences").GetProperty("frequency").GetString());
         Assert.Equal("hard_bounce", export.GetProperty("suppression").GetProperty("reason").GetString());
         var order = Assert.Single(export.GetProperty("orders").EnumerateArray());
-        Assert.Equal(("O-77", 120.50m), (order.GetProperty("externalId").GetString(), order.GetProperty("amount").GetDecimal()));
+        Assert.Equal(("O-77", 120.50m, "card_fp_G1"), (order.GetProperty("externalId").GetString(), order.GetProperty("amount").GetDecimal(),
+            order.GetProperty("paymentFingerprint").GetString()));
         Assert.Contains("0170 1234567", export.GetProperty("surveyAnswers")[0].GetProperty("comment").GetString());
 
         var audit = await (await app.Api.GetAsync("/api/audit-log?customerId=G1")).JsonAsync(200);
@@ -97,6 +98,7 @@ public sealed class PrivacyTests
             var order = await db.Orders.AsNoTracking().SingleAsync(o => o.CustomerId == id);
             Assert.Equal(12050, order.AmountMinor);
             Assert.StartsWith("erased:", order.ExternalId);
+            Assert.Null(order.PaymentFingerprint);
             var answer = await db.SurveyAnswers.AsNoTracking().SingleAsync(a => a.CustomerId == id);
             Assert.Equal((9, null), (answer.Nps, answer.Comment));
             Assert.All(await db.ConsentEvents.AsNoTracking().Where(e => e.CustomerId == id).ToListAsync(), e => Assert.Equal((null, null), (e.IpAddress, e.UserAgent)));

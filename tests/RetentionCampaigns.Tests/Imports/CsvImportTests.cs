@@ -86,6 +86,18 @@ public sealed class CsvImportTests
         var again = await UploadAsync(app, "orders", Encoding.UTF8.GetBytes(orders), 201);
         Assert.Equal((0, 0), (again.GetProperty("created").GetInt32(), again.GetProperty("updated").GetInt32()));
         Assert.Equal((2, 3), await app.WithDbAsync(db => Task.FromResult((db.Orders.Count(), db.OrderLines.Count()))));
+
+        // A payment fingerprint is kept when a later import leaves the column out, and replaced when it gives another.
+        async Task<(int Created, int Updated, string? Fingerprint)> ImportB7Async(string csv)
+        {
+            var result = await UploadAsync(app, "orders", Encoding.UTF8.GetBytes(csv), 201);
+            var b7 = await (await app.Api.GetAsync("/api/orders/B7")).JsonAsync(200);
+            return (result.GetProperty("created").GetInt32(), result.GetProperty("updated").GetInt32(), b7.GetProperty("paymentFingerprint").GetString());
+        }
+        Assert.Equal((1, 0, "fp_k1"), await ImportB7Async("order_id;customer_id;order_date;amount;payment_fingerprint\nB7;K1;2025-06-07;10;fp_k1\n"));
+        Assert.Equal((0, 1, "fp_k1"), await ImportB7Async("order_id;customer_id;order_date;amount\nB7;K1;2025-06-07;11\n"));
+        Assert.Equal((0, 0, "fp_k1"), await ImportB7Async("order_id;customer_id;order_date;amount;payment_fingerprint\nB7;K1;2025-06-07;11;fp_k1\n"));
+        Assert.Equal((0, 1, "fp_new"), await ImportB7Async("order_id;customer_id;order_date;amount;payment_fingerprint\nB7;K1;2025-06-07;11;fp_new\n"));
     }
 
     [Theory, ClassData(typeof(BothStores))]

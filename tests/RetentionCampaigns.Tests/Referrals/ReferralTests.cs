@@ -16,8 +16,12 @@ public sealed class ReferralTests
     static async Task CustomerAsync(RetentionApp app, string id, string email) =>
         await (await app.Api.PutAsJsonAsync($"/api/customers/{id}", new { email, locale = "en" })).JsonAsync(201);
 
-    static async Task OrderAsync(RetentionApp app, string id, string customer, decimal amount, DateTimeOffset at, decimal refunded = 0, int status = 201) =>
-        await (await app.Api.PutAsJsonAsync($"/api/orders/{id}", new { customerId = customer, orderedAt = at, amount, refundedAmount = refunded, currency = "EUR" })).JsonAsync(status);
+    static async Task OrderAsync(RetentionApp app, string id, string customer, decimal amount, DateTimeOffset at, decimal refunded = 0, int status = 201,
+        string? paidWith = null) =>
+        await (await app.Api.PutAsJsonAsync($"/api/orders/{id}", new
+        {
+            customerId = customer, orderedAt = at, amount, refundedAmount = refunded, currency = "EUR", paymentFingerprint = paidWith,
+        })).JsonAsync(status);
 
     static Task<RewardRun> RunRewardsAsync(RetentionApp app) =>
         app.ServiceAsync<ReferralRewards, RewardRun>(rewards => rewards.RunAsync(CancellationToken.None));
@@ -284,5 +288,46 @@ public sealed class ReferralTests
         Assert.Equal(("skipped", "the customer left the referral program (no referral link)"), (ledger["R1"].Status, ledger["R1"].Reason));
         Assert.Equal("sent", ledger["R2"].Status);
         Assert.Contains("/r/", Assert.Single(OutboxMessage.ReadAll(app.Outbox)).Text);
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task PayingWithTheReferrersPaymentMethodIsSelfReferralAndFriendsPayingAlikeAreHeld(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        await ActiveProgramAsync(app);
+        await ConsentingCustomerAsync(app, "R1");
+        await OrderAsync(app, "R1-1", "R1", 80, DateTimeOffset.UtcNow.AddDays(-200), paidWith: "fp_card_r1");
+        var code = await CodeOfAsync(app, "R1");
+
+        // Reported with the first order, already paid with the referrer's card: refused at once.
+        await CustomerAsync(app, "F0", "f0@example.org");
+        await OrderAsync(app, "F0-1", "F0", 50, DateTimeOffset.UtcNow.AddMinutes(-10), paidWith: "fp_card_r1");
+        Assert.Equal(["customerId"], (await (await AttributeAsync(app, code, "F0")).ProblemErrorsAsync(422)).Keys);
+
+        // Signed up first, then ordered: F1 with the referrer's card, F2 and F3 with one card between them, F4 with its own.
+        foreach (var (friend, card) in new[] { ("F1", "fp_card_r1"), ("F2", "fp_shared"), ("F3", "fp_shared"), ("F4", "fp_card_f4") })
+        {
+            await CustomerAsync(app, friend, $"{friend.ToLowerInvariant()}@example.org");
+            await (await AttributeAsync(app, code, friend)).JsonAsync(201);
+            await OrderAsync(app, $"{friend}-1", friend, 50, DateTimeOffset.UtcNow.AddHours(-1), paidWith: card);
+        }
+        Assert.Equal(4, (await RunRewardsAsync(app)).Ordered);
+        await EndReviewPeriodsAsync(app);
+        var run = await RunRewardsAsync(app);
+        Assert.Equal((1, 2, 1), (run.Rejected, run.Flagged, run.Rewarded));
+
+        var all = await (await app.Api.GetAsync("/api/referrals")).JsonAsync(200);
+        var byFriend = all.GetProperty("items").EnumerateArray().ToDictionary(r => r.GetProperty("friendId").GetString()!, r => r);
+        Assert.Equal(("rejected", "self-referral: the first order was paid with a payment method the referrer uses"),
+            (byFriend["F1"].GetProperty("status").GetString(), byFriend["F1"].GetProperty("reason").GetString()));
+        Assert.Equal("flagged", byFriend["F2"].GetProperty("status").GetString());
+        Assert.Contains("the first order of F3", byFriend["F2"].GetProperty("reason").GetString());
+        Assert.Equal("flagged", byFriend["F3"].GetProperty("status").GetString());
+        Assert.Equal("rewarded", byFriend["F4"].GetProperty("status").GetString());
+
+        // A reviewer finds F2 genuine (a shared family card); F3 stays held.
+        await (await app.Api.PostAsJsonAsync($"/api/referrals/{byFriend["F2"].GetProperty("id").GetInt64()}/approve", new { reason = "family card" })).JsonAsync(200);
+        Assert.Equal(1, (await RunRewardsAsync(app)).Rewarded);
+        Assert.Equal("flagged", (await (await app.Api.GetAsync($"/api/referrals/{byFriend["F3"].GetProperty("id").GetInt64()}")).JsonAsync(200)).GetProperty("status").GetString());
     }
 }
