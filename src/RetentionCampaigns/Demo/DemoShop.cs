@@ -2,11 +2,13 @@ using Bogus;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using RetentionCampaigns.ApiKeys;
+using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Consent;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Imports;
 using RetentionCampaigns.Orders;
+using RetentionCampaigns.Referrals;
 using RetentionCampaigns.Surveys;
 
 namespace RetentionCampaigns.Demo;
@@ -14,7 +16,7 @@ namespace RetentionCampaigns.Demo;
 /// <summary>
 /// A believable shop from a fixed seed: about 5,000 customers (German and English), 40,000 orders over three
 /// years with one-off buyers, regulars and a few big spenders, survey answers that follow how customers buy,
-/// and a mix of consent states. The same seed and "now" give the same shop.
+/// a mix of consent states and an active referral program. The same seed and "now" give the same shop.
 /// </summary>
 public sealed class DemoShop(RetentionDb db, IOptions<ShopOptions> shop, TimeProvider clock, ILogger<DemoShop> log)
 {
@@ -140,6 +142,14 @@ public sealed class DemoShop(RetentionDb db, IOptions<ShopOptions> shop, TimePro
                 if (kind >= 2 && random.Double() < 0.4) AddConsent(id, "referral_program", "granted", "consent", "preference_page", grantedAt.AddDays(3), now, random);
             }
         }
+        // A referral program, so invitation previews and /r/ links work at once.
+        db.ReferralPrograms.Add(new ReferralProgram
+        {
+            Name = "Freunde werben Freunde", Active = true,
+            FriendOffer = new CampaignOffer { Codes = "generated", Prefix = "FREUND", Value = 10m, MinimumOrder = 40m, ValidDays = 60 },
+            ReferrerReward = new CampaignOffer { Codes = "generated", Prefix = "DANKE", Value = 15m, ValidDays = 90 },
+            QualifyingMinimumMinor = 3000, ReviewDays = 14, MaxRewardsPerReferrer = 5, RewardPeriodDays = 365, CreatedAt = now, UpdatedAt = now,
+        });
         await db.SaveChangesAsync(ct);
         db.ChangeTracker.Clear();
     }

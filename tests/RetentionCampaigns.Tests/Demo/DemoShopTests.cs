@@ -44,6 +44,14 @@ public sealed class DemoShopTests
         client.DefaultRequestHeaders.Authorization = new("Bearer", key);
         var customer = await (await client.GetAsync("/api/customers/C00001")).JsonAsync(200);
         Assert.False(string.IsNullOrEmpty(customer.GetProperty("customer").GetProperty("email").GetString()));
+
+        // A referral program is active, so a promoter's invitation carries a working link.
+        var programs = await (await client.GetAsync("/api/referral-programs")).JsonAsync(200);
+        Assert.Single(programs.EnumerateArray(), p => p.GetProperty("active").GetBoolean());
+        var promoter = await app.WithDbAsync(db => db.SurveyAnswers.Where(a => a.Nps == 10).Select(a => db.Customers.First(c => c.Id == a.CustomerId).ExternalId).FirstAsync());
+        var invitation = await (await client.PostAsJsonAsync("/api/templates/referral-invitation/preview", new { customerId = promoter })).JsonAsync(200);
+        var link = System.Text.RegularExpressions.Regex.Match(invitation.GetProperty("html").GetString()!, "http://[^\"]+/r/[0-9A-Z]{16}").Value;
+        Assert.Equal(200, (int)(await app.CreateClient().GetAsync(new Uri(link).PathAndQuery)).StatusCode);
     }
 
     [Fact]
