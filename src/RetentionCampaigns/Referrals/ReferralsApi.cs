@@ -25,9 +25,9 @@ public sealed record ReferralReport(DateTime From, DateTime To, ReferralFigures 
 
 /// <summary>
 /// Attribution and review. A referral links a new customer to the referrer whose code they came with. Refused
-/// outright (422): unknown codes, self-referral (the same customer, the same address, or the same mailbox written
-/// differently), friends who ordered before. Held for review (flagged): a burst of referred sign-ups from one IP
-/// address. Each friend is referred once.
+/// outright (422): unknown codes, referrers who left the program, self-referral (the same customer, the same address,
+/// the same mailbox written differently, or an order paid with the referrer's payment method), friends who ordered
+/// before. Held for review (flagged): a burst of referred sign-ups from one IP address. Each friend is referred once.
 /// </summary>
 public static class ReferralsApi
 {
