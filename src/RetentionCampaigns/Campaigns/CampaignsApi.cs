@@ -299,7 +299,6 @@ public static partial class CampaignsApi
 
     static bool IsClock(string value) => TimeOnly.TryParseExact(value, "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
 
-
     static string? Email(ValidationErrors errors, string path, string? value)
     {
         var email = errors.Optional(path, value, 254);

@@ -112,7 +112,6 @@ public static class ConsentApi
     public static bool AllowsMarketingEmail(IReadOnlyDictionary<string, ConsentState> state) =>
         state["email_marketing"].Status == "granted";
 
-
     public static ConsentEventItem AsItem(this ConsentEvent e, string customerId) => new(customerId, e.Purpose, e.Status, e.LawfulBasis,
         e.Objection, e.Source, e.OccurredAt, e.IpAddress, e.UserAgent, e.ConsentTextVersion, e.RecordedAt);
 }

@@ -269,7 +269,6 @@ public sealed class ImportStore : IAsyncDisposable
         for (var i = 0; i < values.Length; i++) parameters[i].Value = values[i] ?? DBNull.Value;
     }
 
-    /// <summary>A command with whichever of the shared values (@now, @locale, @zone) its SQL uses.</summary>
     /// <summary>
     /// Appends the chunk's consent events, row by row with one prepared statement (consent files are small next to
     /// orders): an event the ledger holds already (same customer, purpose, time and status) is left alone, and a
@@ -307,6 +306,7 @@ public sealed class ImportStore : IAsyncDisposable
         return new MergeResult(created, 0, unchanged, unknownLines);
     }
 
+    /// <summary>A command with whichever of the shared values (@now, @locale, @zone) its SQL uses.</summary>
     DbCommand Command(DbTransaction? tx, string sql) =>
         connection.Command(sql, tx, new (string Name, object? Value)[] { ("@now", now), ("@locale", shop.DefaultLocale), ("@zone", shop.TimeZone) }
             .Where(p => sql.Contains(p.Name, StringComparison.Ordinal)));

@@ -65,7 +65,6 @@ public sealed class SuppressionList(byte[] salt)
         }
     }
 
-
     /// <summary>The installation's salt from the database, created on first use (concurrent first starts agree on one).</summary>
     public static async Task<SuppressionList> LoadAsync(RetentionDb db, TimeProvider clock, CancellationToken ct)
     {
