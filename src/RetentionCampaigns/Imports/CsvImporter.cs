@@ -158,12 +158,7 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
 
     static void ReadCustomer(List<string> record, long line, Columns columns, ValidationErrors errors, ImportState state, Chunk chunk)
     {
-        DateTimeOffset? signedUp = null;
-        if (columns.Get(record, "signedUpAt") is { } signedUpText)
-        {
-            if (CsvValues.TryParseTime(signedUpText, TimeZoneInfo.Utc, out var utc)) signedUp = new DateTimeOffset(utc);
-            else errors.Add("signedUpAt", "is not a date (use 2024-03-01, 2024-03-01T10:00:00Z or 01.03.2024).");
-        }
+        var signedUp = Time(record, columns, "signedUpAt", TimeZoneInfo.Utc, errors, "is not a date (use 2024-03-01, 2024-03-01T10:00:00Z or 01.03.2024).");
         Dictionary<string, JsonElement>? attributes = null;
         foreach (var (name, index) in columns.Attributes)
         {
@@ -183,12 +178,7 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
     static void ReadOrder(List<string> record, long line, Columns columns, TimeZoneInfo zone, string currency, ValidationErrors errors,
         ImportState state, Chunk chunk)
     {
-        DateTimeOffset? orderedAt = null;
-        if (columns.Get(record, "orderedAt") is { } orderedText)
-        {
-            if (CsvValues.TryParseTime(orderedText, zone, out var utc)) orderedAt = new DateTimeOffset(utc);
-            else errors.Add("orderedAt", "is not a date or time (use 2024-03-01T10:00:00Z, 2024-03-01 10:00 or 01.03.2024 10:00).");
-        }
+        var orderedAt = Time(record, columns, "orderedAt", zone, errors);
         var amount = Amount(record, columns, "amount", errors);
         var refunded = Amount(record, columns, "refundedAmount", errors);
         var unitPrice = Amount(record, columns, "unitPrice", errors);
@@ -211,13 +201,8 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
 
     static void ReadConsent(List<string> record, long line, Columns columns, TimeZoneInfo zone, ValidationErrors errors, ImportState state, Chunk chunk)
     {
-        DateTimeOffset? occurredAt = null;
-        if (columns.Get(record, "occurredAt") is { } occurredText)
-        {
-            if (CsvValues.TryParseTime(occurredText, zone, out var utc)) occurredAt = new DateTimeOffset(utc);
-            else errors.Add("occurredAt", "is not a date or time (use 2024-03-01T10:00:00Z, 2024-03-01 10:00 or 01.03.2024 10:00).");
-        }
-        else errors.Add("occurredAt", "is required: when the customer gave or withdrew consent.");
+        var occurredAt = Time(record, columns, "occurredAt", zone, errors);
+        if (columns.Get(record, "occurredAt") is null) errors.Add("occurredAt", "is required: when the customer gave or withdrew consent.");
         bool? objection = null;
         if (columns.Get(record, "objection") is { } objectionText)
         {
@@ -230,6 +215,16 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
         var valid = ValidConsentEvent.Validate(input, "", errors);
         if (valid is null || errors.Any) { state.Reject(line, columns, errors); return; }
         chunk.AddConsent(line, valid);
+    }
+
+    /// <summary>A date or time column, in <paramref name="zone"/> when it names no offset; null when empty or invalid (then an error).</summary>
+    static DateTimeOffset? Time(List<string> record, Columns columns, string field, TimeZoneInfo zone, ValidationErrors errors,
+        string invalid = "is not a date or time (use 2024-03-01T10:00:00Z, 2024-03-01 10:00 or 01.03.2024 10:00).")
+    {
+        if (columns.Get(record, field) is not { } text) return null;
+        if (CsvValues.TryParseTime(text, zone, out var utc)) return new DateTimeOffset(utc);
+        errors.Add(field, invalid);
+        return null;
     }
 
     static decimal? Amount(List<string> record, Columns columns, string field, ValidationErrors errors)
