@@ -89,6 +89,9 @@ public static class FieldRules
 public static class Problems
 {
     /// <summary>409 with the field at fault in <c>errors</c>, like a validation problem.</summary>
-    public static ProblemHttpResult Conflict(string field, string message) => TypedResults.Problem(title: "Conflict.", detail: message, statusCode: 409,
-        extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
+    public static ProblemHttpResult Conflict(string field, string message) => OneField(409, "Conflict.", field, message);
+
+    /// <summary>A problem with one field at fault, named in <c>errors</c> like a validation problem, and the message as its detail.</summary>
+    public static ProblemHttpResult OneField(int status, string title, string field, string message) => TypedResults.Problem(title: title, detail: message,
+        statusCode: status, extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
 }

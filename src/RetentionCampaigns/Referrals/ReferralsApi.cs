@@ -250,8 +250,7 @@ public static class ReferralsApi
             r.Reason, r.SignedUpAt, order, r.RewardDueAt, r.ApprovedAt, r.RewardedAt, r.ReferrerCoupon, r.FriendCoupon, r.Notice);
     }
 
-    static ProblemHttpResult Refused(string field, string message) => TypedResults.Problem(title: "The referral does not count.", detail: message,
-        statusCode: 422, extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
+    static ProblemHttpResult Refused(string field, string message) => Problems.OneField(422, "The referral does not count.", field, message);
 
     static ProblemHttpResult NotFound(long id) => TypedResults.Problem(title: "Referral not found.", detail: $"No referral has the id {id}.", statusCode: 404);
 }
