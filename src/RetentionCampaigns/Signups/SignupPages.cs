@@ -105,8 +105,7 @@ public static class SignupPages
     /// <summary>Why no confirmation email goes out (the same answer is given either way), or null to send one.</summary>
     static async Task<string?> WhyNoEmailAsync(RetentionDb db, SuppressionList suppressions, string email, SignupOptions options, DateTime now, CancellationToken ct)
     {
-        var hash = suppressions.Hash(email);
-        if (await db.Suppressions.AnyAsync(s => s.AddressHash == hash, ct)) return "the address is on the suppression list";
+        if (await suppressions.ContainsAsync(db, email, ct)) return "the address is on the suppression list";
         var normalized = SuppressionList.Normalize(email);
         var since = now - options.ResendAfter;
         if (await db.Signups.AnyAsync(s => s.Email.ToLower() == normalized && s.ConfirmedAt == null && s.CreatedAt > since, ct))

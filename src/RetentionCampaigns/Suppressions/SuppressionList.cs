@@ -45,6 +45,13 @@ public sealed class SuppressionList(byte[] salt)
     public string Hash(string address) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(salt, Encoding.UTF8.GetBytes(Normalize(address))));
 
+    /// <summary>Whether the address, however written, is on the list.</summary>
+    public Task<bool> ContainsAsync(RetentionDb db, string address, CancellationToken ct)
+    {
+        var hash = Hash(address);
+        return db.Suppressions.AnyAsync(s => s.AddressHash == hash, ct);
+    }
+
     /// <summary>
     /// Adds the address unless it is already listed: the first reason stays, except that an erasure replaces any
     /// other (an erased person's entry can never be removed by hand). Runs in the context's transaction if any.
