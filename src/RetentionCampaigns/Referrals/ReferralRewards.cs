@@ -144,18 +144,16 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
         var referrer = await db.Customers.AsNoTracking().FirstAsync(c => c.Id == referrerId, ct);
         var why = consent["email_marketing"] is not { Status: "granted", Objection: false } ? "no marketing consent"
             : referrer.ErasedAt is not null ? "erased"
-            : await db.Suppressions.AnyAsync(s => s.AddressHash == suppressions.Hash(referrer.Email), ct) ? "suppressed"
+            : await suppressions.ContainsAsync(db, referrer.Email, ct) ? "suppressed"
             : null;
         if (why is not null)
         {
             log.LogInformation("No reward notice to customer {Id}: {Why}; the coupon {Code} stands.", referrerId, why, coupon.Code);
             return $"skipped: {why}";
         }
-        var version = await (from t in db.Templates.AsNoTracking()
-                             join v in db.TemplateVersions.AsNoTracking() on new { TemplateId = t.Id, t.Version } equals new { v.TemplateId, v.Version }
-                             where t.Key == NoticeTemplate
-                             select v).FirstAsync(ct);
-        var recipient = (await models.BuildAsync([referrerId], version.Content.Keys, null, null, OfferView.For(coupon, shop.Value.Currency), ct, null))[referrerId];
+        var version = await TemplateVersion.CurrentAsync(db, NoticeTemplate, ct);
+        var recipient = (await models.BuildAsync([referrerId], version.Content.Keys, null, null, OfferView.For(coupon, shop.Value.Currency), ct,
+            new Dictionary<long, IReadOnlyDictionary<string, ConsentState>> { [referrerId] = consent }))[referrerId];
         var rendered = engine.Render(version.Content[recipient.Model.Customer.Locale], recipient.Model, models.ClickTracker(recipient));
         var result = await transport.SendAsync(new OutgoingMessage
         {

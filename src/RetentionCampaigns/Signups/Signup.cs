@@ -47,10 +47,7 @@ public sealed class ConfirmationMail(RetentionDb db, TemplateEngine engine, Link
     public async Task<SendResult> SendAsync(Signup signup, CancellationToken ct)
     {
         var shop = shopOptions.Value;
-        var version = await (from t in db.Templates.AsNoTracking()
-                             join v in db.TemplateVersions.AsNoTracking() on new { TemplateId = t.Id, t.Version } equals new { v.TemplateId, v.Version }
-                             where t.Key == TemplateKey
-                             select v).FirstAsync(ct);
+        var version = await TemplateVersion.CurrentAsync(db, TemplateKey, ct);
         var locale = TemplateModelBuilder.ChooseLocale(signup.Locale, version.Content.Keys, shop.DefaultLocale);
         var format = LocaleFormat.For(locale);
         var model = new TemplateModel

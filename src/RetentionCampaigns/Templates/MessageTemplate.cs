@@ -1,3 +1,6 @@
+using Microsoft.EntityFrameworkCore;
+using RetentionCampaigns.Data;
+
 namespace RetentionCampaigns.Templates;
 
 /// <summary>A marketer-editable email template; its text lives in versions, <see cref="Version"/> is the current one.</summary>
@@ -27,6 +30,13 @@ public sealed class TemplateVersion
     public bool Valid { get; set; }
     public List<TemplateFinding> Problems { get; set; } = [];
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>The current version of the template with this key (the built-in ones always exist).</summary>
+    public static Task<TemplateVersion> CurrentAsync(RetentionDb db, string key, CancellationToken ct) =>
+        (from t in db.Templates.AsNoTracking()
+         join v in db.TemplateVersions.AsNoTracking() on new { TemplateId = t.Id, t.Version } equals new { v.TemplateId, v.Version }
+         where t.Key == key
+         select v).FirstAsync(ct);
 }
 
 /// <summary>An error or a warning found when a version was saved.</summary>
