@@ -211,18 +211,21 @@ public static class ReferralsApi
         foreach (var chunk in friends.Chunk(1000))
             orders.AddRange((await db.Orders.Where(o => chunk.Contains(o.CustomerId) && o.OrderedAt >= start && o.OrderedAt < end)
                 .Select(o => new { o.CustomerId, o.OrderedAt, Net = o.AmountMinor - o.RefundedMinor }).ToListAsync(ct)).Select(o => (o.CustomerId, o.OrderedAt, o.Net)));
-        var revenueByFriend = referrals.ToDictionary(r => r.FriendId, r => orders.Where(o => o.CustomerId == r.FriendId && o.OrderedAt >= r.SignedUpAt.AddDays(-1)).Sum(o => o.Net));
+        var ordersByFriend = orders.ToLookup(o => o.CustomerId);
+        var revenueByFriend = referrals.ToDictionary(r => r.FriendId, r => ordersByFriend[r.FriendId].Where(o => o.OrderedAt >= r.SignedUpAt.AddDays(-1)).Sum(o => o.Net));
 
-        ReferralFigures Figures(Func<long, long?, bool> visitFilter, Func<Referral, bool> referralFilter)
-        {
-            var mine = referrals.Where(referralFilter).ToList();
-            return new ReferralFigures(
-                visits.Where(v => visitFilter(v.CustomerId, v.CampaignId)).Sum(v => v.Count),
-                mine.Count(r => r.SignedUpAt >= start && r.SignedUpAt < end),
-                mine.Count(r => r.FirstOrderAt >= start && r.FirstOrderAt < end),
-                FieldRules.FromMinorUnits(mine.Sum(r => revenueByFriend[r.FriendId])),
-                mine.Count(r => r.RewardedAt >= start && r.RewardedAt < end));
-        }
+        // Grouped once, so each referrer's and campaign's figures read only their own rows.
+        var visitsByReferrer = visits.ToLookup(v => v.CustomerId, v => v.Count);
+        var visitsByCampaign = visits.ToLookup(v => v.CampaignId, v => v.Count);
+        var referralsByReferrer = referrals.ToLookup(r => r.ReferrerId);
+        var referralsByCampaign = referrals.ToLookup(r => r.CampaignId);
+
+        ReferralFigures Figures(IEnumerable<int> visitCounts, IEnumerable<Referral> mine) => new(
+            visitCounts.Sum(),
+            mine.Count(r => r.SignedUpAt >= start && r.SignedUpAt < end),
+            mine.Count(r => r.FirstOrderAt >= start && r.FirstOrderAt < end),
+            FieldRules.FromMinorUnits(mine.Sum(r => revenueByFriend[r.FriendId])),
+            mine.Count(r => r.RewardedAt >= start && r.RewardedAt < end));
 
         var referrerIds = visits.Select(v => v.CustomerId).Concat(referrals.Select(r => r.ReferrerId)).Distinct().ToList();
         var names = new Dictionary<long, string>();
@@ -231,12 +234,12 @@ public static class ReferralsApi
         var campaignIds = visits.Select(v => v.CampaignId).Concat(referrals.Select(r => r.CampaignId)).Distinct().ToList();
         var campaignNames = await db.Campaigns.Where(c => campaignIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.Name, ct);
 
-        var byReferrer = referrerIds.Select(id => new ReferrerFigures(names.GetValueOrDefault(id, ""), Figures((r, _) => r == id, r => r.ReferrerId == id)))
+        var byReferrer = referrerIds.Select(id => new ReferrerFigures(names.GetValueOrDefault(id, ""), Figures(visitsByReferrer[id], referralsByReferrer[id])))
             .OrderByDescending(f => f.Figures.SignUps).ThenByDescending(f => f.Figures.Visits).ThenBy(f => f.ReferrerId, StringComparer.Ordinal).Take(PageSize).ToList();
         var byCampaign = campaignIds.Select(id => new CampaignFigures(id, id is { } c ? campaignNames.GetValueOrDefault(c) : null,
-                Figures((_, campaign) => campaign == id, r => r.CampaignId == id)))
+                Figures(visitsByCampaign[id], referralsByCampaign[id])))
             .OrderBy(f => f.CampaignId ?? long.MaxValue).ToList();
-        return TypedResults.Ok(new ReferralReport(start, end, Figures((_, _) => true, _ => true), byReferrer, byCampaign));
+        return TypedResults.Ok(new ReferralReport(start, end, Figures(visits.Select(v => v.Count), referrals), byReferrer, byCampaign));
     }
 
     internal static async Task<ReferralItem> AsItemAsync(RetentionDb db, Referral r, CancellationToken ct)
