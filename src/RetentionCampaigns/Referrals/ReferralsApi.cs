@@ -146,8 +146,7 @@ public static class ReferralsApi
         if (status is not null) query = query.Where(r => r.Status == status);
         if (before is { } b) query = query.Where(r => r.Id < b);
         var rows = await query.OrderByDescending(r => r.Id).Take(PageSize + 1).ToListAsync(ct);
-        var items = new List<ReferralItem>();
-        foreach (var row in rows.Take(PageSize)) items.Add(await AsItemAsync(db, row, ct));
+        var items = await AsItemsAsync(db, rows.Take(PageSize).ToList(), ct);
         return TypedResults.Ok(new ReferralPage(items, rows.Count > PageSize ? items[^1].Id : null));
     }
 
@@ -242,15 +241,20 @@ public static class ReferralsApi
         return TypedResults.Ok(new ReferralReport(start, end, Figures(visits.Select(v => v.Count), referrals), byReferrer, byCampaign));
     }
 
-    internal static async Task<ReferralItem> AsItemAsync(RetentionDb db, Referral r, CancellationToken ct)
+    static async Task<ReferralItem> AsItemAsync(RetentionDb db, Referral r, CancellationToken ct) => (await AsItemsAsync(db, [r], ct))[0];
+
+    /// <summary>The referrals with their customers' ids and first orders, read in two queries for the whole page.</summary>
+    static async Task<List<ReferralItem>> AsItemsAsync(RetentionDb db, IReadOnlyList<Referral> referrals, CancellationToken ct)
     {
-        var ids = await db.Customers.Where(c => c.Id == r.ReferrerId || c.Id == r.FriendId).ToDictionaryAsync(c => c.Id, c => c.ExternalId, ct);
-        var order = r.FirstOrderId is { } orderId
-            ? await db.Orders.Where(o => o.Id == orderId).Select(o => new ReferralOrder(o.Id, o.ExternalId, o.OrderedAt, FieldRules.FromMinorUnits(o.AmountMinor - o.RefundedMinor)))
-                .FirstOrDefaultAsync(ct)
-            : null;
-        return new ReferralItem(r.Id, r.ProgramId, r.Code, ids.GetValueOrDefault(r.ReferrerId, ""), ids.GetValueOrDefault(r.FriendId, ""), r.CampaignId, r.Status,
-            r.Reason, r.SignedUpAt, order, r.RewardDueAt, r.ApprovedAt, r.RewardedAt, r.ReferrerCoupon, r.FriendCoupon, r.Notice);
+        var customerIds = referrals.SelectMany(r => new[] { r.ReferrerId, r.FriendId }).Distinct().ToList();
+        var ids = await db.Customers.Where(c => customerIds.Contains(c.Id)).Select(c => new { c.Id, c.ExternalId }).ToDictionaryAsync(c => c.Id, c => c.ExternalId, ct);
+        var orderIds = referrals.Where(r => r.FirstOrderId != null).Select(r => r.FirstOrderId!.Value).ToList();
+        var orders = await db.Orders.Where(o => orderIds.Contains(o.Id))
+            .Select(o => new ReferralOrder(o.Id, o.ExternalId, o.OrderedAt, FieldRules.FromMinorUnits(o.AmountMinor - o.RefundedMinor)))
+            .ToDictionaryAsync(o => o.Id, ct);
+        return referrals.Select(r => new ReferralItem(r.Id, r.ProgramId, r.Code, ids.GetValueOrDefault(r.ReferrerId, ""), ids.GetValueOrDefault(r.FriendId, ""),
+            r.CampaignId, r.Status, r.Reason, r.SignedUpAt, r.FirstOrderId is { } orderId ? orders.GetValueOrDefault(orderId) : null, r.RewardDueAt,
+            r.ApprovedAt, r.RewardedAt, r.ReferrerCoupon, r.FriendCoupon, r.Notice)).ToList();
     }
 
     static ProblemHttpResult Refused(string field, string message) => Problems.OneField(422, "The referral does not count.", field, message);
