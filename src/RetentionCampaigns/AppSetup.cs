@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 using RetentionCampaigns.Api;
 using RetentionCampaigns.ApiKeys;
@@ -10,6 +11,7 @@ using RetentionCampaigns.Coupons;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Demo;
+using RetentionCampaigns.Health;
 using RetentionCampaigns.Imports;
 using RetentionCampaigns.Kpis;
 using RetentionCampaigns.Links;
@@ -108,7 +110,7 @@ public static class AppSetup
         app.UseAuthorization();
 
         app.MapOpenApi();
-        app.MapHealthChecks("/health");
+        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthReportJson.WriteAsync });
         app.MapPublicPages();
         var api = app.MapGroup("/api").RequireAuthorization();
         api.MapCustomers();

@@ -72,6 +72,9 @@ public sealed class RetentionApp : WebApplicationFactory<Program>
         return other;
     }
 
+    /// <summary>The database goes away under the running app, as when its server is lost.</summary>
+    public Task LoseDatabaseAsync() => database.LoseAsync();
+
     /// <summary>Stops this app's host without touching its database (a node going down).</summary>
     public async Task StopAsync() => await base.DisposeAsync();
 
@@ -150,21 +153,43 @@ public sealed class TestDatabase : IAsyncDisposable
         return new RetentionDb(options.Options);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Drops the PostgreSQL database; puts a directory where the SQLite file was, so that opening it fails
+    /// rather than creating an empty one.
+    /// </summary>
+    public async Task LoseAsync()
     {
-        if (postgresDatabase is not null)
-        {
-            NpgsqlConnection.ClearAllPools();
-            await using var admin = new NpgsqlConnection(RetentionApp.PostgresAdmin);
-            await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync();
-        }
+        if (postgresDatabase is not null) await DropPostgresAsync();
         if (sqliteFile is not null)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(sqliteFile + suffix);
+            DeleteSqliteFiles();
+            Directory.CreateDirectory(sqliteFile);
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (postgresDatabase is not null) await DropPostgresAsync();
+        if (sqliteFile is not null)
+        {
+            if (Directory.Exists(sqliteFile)) Directory.Delete(sqliteFile);
+            DeleteSqliteFiles();
+        }
+    }
+
+    async Task DropPostgresAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = new NpgsqlConnection(RetentionApp.PostgresAdmin);
+        await admin.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", admin);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    void DeleteSqliteFiles()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(sqliteFile + suffix);
     }
 }
 

@@ -75,7 +75,14 @@ public static class SchedulingSetup
         // Keep a stored trigger as it is: replacing it at start-up would forget a firing missed while every node
         // was down, which must still run once. (A changed cron therefore takes effect by rescheduling, not restart.)
         services.Configure<QuartzOptions>(quartz => quartz.Scheduling.IgnoreDuplicates = true);
-        services.AddQuartzHostedService(hosted => hosted.WaitForJobsToComplete = true);
+        services.AddQuartzHostedService(hosted =>
+        {
+            hosted.WaitForJobsToComplete = true;
+            // Start the scheduler as part of the host's start (after StartupTasks has migrated), not just after it:
+            // a node that answers requests then always has a running scheduler, and /health never reports a node
+            // in that window as unhealthy.
+            hosted.AwaitApplicationStarted = false;
+        });
         services.AddHealthChecks().AddQuartz(_ => { });
         return services;
     }

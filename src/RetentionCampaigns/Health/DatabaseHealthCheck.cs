@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using RetentionCampaigns.Data;
 
-namespace RetentionCampaigns.Data;
+namespace RetentionCampaigns.Health;
 
 public sealed class DatabaseHealthCheck(RetentionDb db) : IHealthCheck
 {
