@@ -45,7 +45,9 @@ public static class MimeWriter
             var targets = new List<string>();
             if (message.UnsubscribeUrl is { } url) targets.Add($"<{CheckedUri(url, https: true)}>");
             if (message.UnsubscribeMailto is { } mailto) targets.Add($"<{CheckedUri(mailto, https: false)}>");
-            Header(output, "List-Unsubscribe", string.Join(", ", targets));
+            // RFC 2369 ignores leading white space: each target may start a line of its own, which keeps a typical
+            // signed unsubscribe URL within 78 characters.
+            Header(output, "List-Unsubscribe", string.Join(", ", targets), foldAfterName: true);
             // RFC 8058: only with an HTTPS URI, which then takes a POST of exactly this body.
             if (message.UnsubscribeUrl is not null) Header(output, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
         }
@@ -113,7 +115,7 @@ public static class MimeWriter
     }
 
     /// <summary>Appends "Name: value" folded at spaces to lines of at most 78 characters where the value allows.</summary>
-    static void Header(StringBuilder output, string name, string value)
+    static void Header(StringBuilder output, string name, string value, bool foldAfterName = false)
     {
         CheckValue(name, value);
         output.Append(name).Append(':');
@@ -121,8 +123,8 @@ public static class MimeWriter
         foreach (var word in value.Split(' '))
         {
             // Fold before a word that would pass 78 characters; the first word stays on the name's line (a fold
-            // right after the colon makes some readers keep a leading space).
-            if (line > name.Length + 1 && line + 1 + word.Length > 78) { output.Append("\r\n "); line = 1; }
+            // right after the colon makes some readers keep a leading space) unless the field ignores it.
+            if ((foldAfterName || line > name.Length + 1) && line + 1 + word.Length > 78) { output.Append("\r\n "); line = 1; }
             else { output.Append(' '); line++; }
             output.Append(word);
             line += word.Length;

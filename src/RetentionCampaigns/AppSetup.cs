@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 using RetentionCampaigns.Api;
@@ -41,7 +43,7 @@ public static class AppSetup
         services.AddRetentionData(builder.Configuration);
         services.AddScoped<CsvImporter>();
         services.AddScoped<DemoShop>();
-        services.AddOptions<MetricsOptions>().BindConfiguration("Metrics");
+        services.AddOptions<MetricsOptions>().BindConfiguration("Metrics").Validate(o => o.ThresholdsValid()).ValidateOnStart();
         services.AddScoped<MetricsRefresh>();
         services.AddScoped<KpiCalculator>();
         services.AddOptions<PublicLinkOptions>().BindConfiguration("Links")
@@ -66,22 +68,20 @@ public static class AppSetup
         services.AddScoped<DeliveryLedger>();
         services.AddSingleton<SendWindow>();
         services.AddSingleton<SendRateLimits>();
-        if (command.Verb is null)
-        {
-            services.AddHostedService<StartupTasks>();
-            // After StartupTasks: the scheduler starts on a migrated database.
-            services.AddScheduling(builder.Configuration);
-        }
+        if (command.Verb is null) services.AddHostedService<StartupTasks>();
+        // After StartupTasks: the scheduler starts on a migrated database (the web host's only; a CLI verb runs none).
+        services.AddScheduling(builder.Configuration, runScheduler: command.Verb is null);
         services.AddSingleton(command);
 
-        services.AddProblemDetails();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context => ProblemText.Explain(context.ProblemDetails));
         services.AddExceptionHandler<BadRequestHandler>();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.Configure<JsonOptions>(o => o.SerializerOptions.AllowTrailingCommas = true);
+        services.AddSingleton<ApiKeyUsage>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();
-        services.AddOpenApi();
+        services.AddOpenApi(OpenApiSetup.Configure);
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
     }
 
@@ -105,6 +105,12 @@ public static class AppSetup
     public static void MapRetentionCampaigns(this WebApplication app)
     {
         app.UseExceptionHandler();
+        // A JSON body with a wrongly typed field is read a second time to name every wrong field (BadRequestHandler).
+        app.Use((context, next) =>
+        {
+            if (context.Request.HasJsonContentType()) context.Request.EnableBuffering();
+            return next(context);
+        });
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -128,11 +134,12 @@ public static class AppSetup
         api.MapPrivacy();
         api.MapReferralPrograms();
         api.MapReferrals();
+        api.MapApiKeys();
     }
 }
 
 /// <summary>Migrates the database before the server accepts requests, then seeds the demo shop when asked.</summary>
-sealed class StartupTasks(IServiceScopeFactory scopes, CommandLine command) : IHostedService
+sealed class StartupTasks(IServiceScopeFactory scopes, CommandLine command, IHostApplicationLifetime lifetime, IServer server) : IHostedService
 {
     public async Task StartAsync(CancellationToken ct)
     {
@@ -145,10 +152,13 @@ sealed class StartupTasks(IServiceScopeFactory scopes, CommandLine command) : IH
         scope.ServiceProvider.GetRequiredService<SuppressionList>(); // and the suppression salt
         if (command.Demo)
         {
-            var key = await scope.ServiceProvider.GetRequiredService<DemoShop>().SeedAsync(ct);
+            var progress = new Progress<string>(Console.WriteLine);
+            var demo = await scope.ServiceProvider.GetRequiredService<DemoShop>().SeedAsync(progress, ct);
+            if (demo.AlreadySeeded) Console.WriteLine("The demo shop is already seeded (from an earlier start); a fresh demo API key replaces the last one.");
             // Segments read the metrics: have them from the first request on.
-            await scope.ServiceProvider.GetRequiredService<MetricsRefresh>().RunAsync(null, ct);
-            Console.WriteLine($"Demo API key: {key}");
+            else await scope.ServiceProvider.GetRequiredService<MetricsRefresh>().RunAsync(null, ct);
+            // Printed once the server listens, after the framework's start-up lines: the lines a newcomer needs stand last.
+            lifetime.ApplicationStarted.Register(() => DemoBanner.Print(server, demo.Key));
         }
     }
 

@@ -16,7 +16,7 @@ public static class BatchLimit
             return errors.ToProblem(StatusCodes.Status400BadRequest, "The request has invalid fields.");
         }
         if (items.Count <= MaxItems) return null;
-        errors.Add(field, $"holds {items.Count} items; at most {MaxItems} are accepted per batch.");
+        errors.Add(field, $"holds {items.Count} items; at most {MaxItems} are accepted per batch. Split it into batches of {MaxItems}, or import a CSV file (POST /api/imports).");
         return errors.ToProblem(StatusCodes.Status413PayloadTooLarge, "The batch is too large.");
     }
 }

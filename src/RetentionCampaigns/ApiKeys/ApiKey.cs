@@ -9,4 +9,5 @@ public sealed class ApiKey
     public required string Prefix { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime? RevokedAt { get; set; }
+    public DateTime? LastUsedAt { get; set; }
 }

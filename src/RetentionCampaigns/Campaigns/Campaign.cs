@@ -34,6 +34,8 @@ public sealed class Campaign
     /// <summary>The preference-centre topic the campaign belongs to; customers who opted out of it are skipped.</summary>
     public string? Topic { get; set; }
     public string State { get; set; } = CampaignStates.Draft;
+    /// <summary>Why the system itself paused the campaign; null once a person acts on it.</summary>
+    public string? StateReason { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 }
@@ -46,15 +48,18 @@ public sealed record CampaignPolicy
     public int FrequencyWindowDays { get; init; } = 7;
     /// <summary><c>defer</c> to the next allowed moment within the run's validity, or <c>skip</c>.</summary>
     public string OnCap { get; init; } = "defer";
-    /// <summary>Quiet hours in the customer's time zone, "HH:mm"; empty for none.</summary>
-    public string QuietFrom { get; init; } = "21:00";
-    public string QuietUntil { get; init; } = "08:00";
+    /// <summary>Quiet hours in the customer's time zone, "HH:mm"; none when empty, null or "off".</summary>
+    public string QuietFrom { get; init => field = Off(value); } = "21:00";
+    public string QuietUntil { get; init => field = Off(value); } = "08:00";
+    public bool HasQuietHours => QuietFrom.Length > 0 || QuietUntil.Length > 0;
     /// <summary>A recurring campaign reaches the same customer at most once in this many days.</summary>
     public int RepeatAfterDays { get; init; } = 30;
     /// <summary>Messages per minute for this campaign; 0 for no limit of its own.</summary>
     public int RatePerMinute { get; init; }
     /// <summary>How long after its start a run may still send deferred messages.</summary>
     public int ValidityHours { get; init; } = 72;
+
+    static string Off(string? value) => value is null || string.IsNullOrWhiteSpace(value) || value.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) ? "" : value.Trim();
 }
 
 /// <summary>The offer in the email: a code from a pool the shop uploaded, or one we generate.</summary>

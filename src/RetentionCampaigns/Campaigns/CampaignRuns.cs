@@ -47,7 +47,11 @@ public static class RunStates
 public static class DeliveryStatuses
 {
     public const string Pending = "pending", HeldOut = "held_out", Deferred = "deferred", Skipped = "skipped", Claimed = "claimed", Sending = "sending",
-        Sent = "sent", Failed = "failed", InDoubt = "in_doubt";
+        Sent = "sent", Failed = "failed", InDoubt = "in_doubt",
+        /// <summary>Not sent because the campaign was cancelled: a marketer's decision, not a skip for the customer's sake.</summary>
+        Cancelled = "cancelled";
+
+    public static readonly string[] All = [Pending, HeldOut, Deferred, Skipped, Claimed, Sending, Sent, Failed, InDoubt, Cancelled];
 }
 
 /// <summary>
@@ -55,7 +59,7 @@ public static class DeliveryStatuses
 /// ledger with the holdout assigned, in one statement. Both steps are idempotent (unique slot, ledger primary key),
 /// as Quartz may run a job more than once.
 /// </summary>
-public sealed class CampaignRuns(RetentionDb db, TimeProvider clock, ILogger<CampaignRuns> log)
+public sealed class CampaignRuns(RetentionDb db, CampaignSchedules schedules, TimeProvider clock, ILogger<CampaignRuns> log)
 {
     /// <summary>The holdout bucket of a customer in a campaign, 0-99: the same answer every time (mirrors the SQL).</summary>
     public static int HoldoutBucket(long campaignId, long customerId) =>
@@ -78,6 +82,15 @@ public sealed class CampaignRuns(RetentionDb db, TimeProvider clock, ILogger<Cam
         var run = await db.CampaignRuns.FirstOrDefaultAsync(r => r.CampaignId == campaignId && r.Slot == slot, ct);
         if (run is null)
         {
+            // The template may have been saved with errors since the campaign was scheduled: such a version never
+            // goes out (it may lack the unsubscribe link or the postal address); the campaign waits for a person.
+            var valid = await db.TemplateVersions.Where(v => v.TemplateId == template.Id && v.Version == template.Version).Select(v => v.Valid).FirstAsync(ct);
+            if (!valid)
+            {
+                await schedules.PauseAsync(db, campaignId,
+                    $"version {template.Version} of template '{template.Key}' has errors; fix the template, then resume the campaign.", now, ct);
+                return null;
+            }
             run = new CampaignRun
             {
                 CampaignId = campaignId, Slot = slot, SegmentVersion = segment.Version, TemplateVersion = template.Version,
@@ -99,18 +112,23 @@ public sealed class CampaignRuns(RetentionDb db, TimeProvider clock, ILogger<Cam
         return run;
     }
 
-    /// <summary>A cancelled campaign's open runs end: what was not sent yet is skipped, with the reason (rows a job is sending keep their outcome).</summary>
+    /// <summary>A cancelled campaign's open runs end: what was not sent yet is cancelled, with the reason (rows a job is sending keep their outcome).</summary>
     public static async Task CancelOpenRunsAsync(RetentionDb db, long campaignId, DateTime now, CancellationToken ct)
     {
-        var open = await db.CampaignRuns.Where(r => r.CampaignId == campaignId && (r.State == RunStates.Sending || r.State == RunStates.Snapshotting))
+        var open = await db.CampaignRuns.Where(r => r.CampaignId == campaignId
+                && (r.State == RunStates.Sending || r.State == RunStates.Paused || r.State == RunStates.Snapshotting))
             .Select(r => r.Id).ToListAsync(ct);
         string[] unsent = [DeliveryStatuses.Pending, DeliveryStatuses.Deferred, DeliveryStatuses.Claimed];
         await db.Deliveries.Where(d => open.Contains(d.RunId) && unsent.Contains(d.Status)).ExecuteUpdateAsync(u => u
-            .SetProperty(d => d.Status, DeliveryStatuses.Skipped).SetProperty(d => d.Reason, "the campaign was cancelled")
+            .SetProperty(d => d.Status, DeliveryStatuses.Cancelled).SetProperty(d => d.Reason, "the campaign was cancelled")
             .SetProperty(d => d.ClaimedBy, (string?)null).SetProperty(d => d.UpdatedAt, now), ct);
         await db.CampaignRuns.Where(r => open.Contains(r.Id)).ExecuteUpdateAsync(u => u
             .SetProperty(r => r.State, RunStates.Cancelled).SetProperty(r => r.FinishedAt, now), ct);
     }
+
+    /// <summary>Open runs follow their campaign: paused with it, sending again when it carries on.</summary>
+    public static Task MoveOpenRunsAsync(RetentionDb db, long campaignId, string from, string to, CancellationToken ct) =>
+        db.CampaignRuns.Where(r => r.CampaignId == campaignId && r.State == from).ExecuteUpdateAsync(u => u.SetProperty(r => r.State, to), ct);
 
     async Task SnapshotAsync(Campaign campaign, Segment segment, CampaignRun run, DateTime now, CancellationToken ct)
     {
@@ -178,13 +196,32 @@ public sealed class CampaignSchedules(ISchedulerFactory schedulers, IConfigurati
             await CampaignSendJob.ScheduleAsync(scheduler, runId, $"worker-{worker}-{Guid.NewGuid():N}", DateTimeOffset.UtcNow, ct);
     }
 
+    /// <summary>
+    /// The system pauses a campaign (template errors at run time, too many delivery errors) and says why on the
+    /// campaign; a campaign whose state allows no pause is left as it is.
+    /// </summary>
+    public async Task<bool> PauseAsync(RetentionDb db, long campaignId, string reason, DateTime now, CancellationToken ct)
+    {
+        var campaign = await db.Campaigns.FirstAsync(c => c.Id == campaignId, ct);
+        if (!CampaignStates.Allowed(campaign.State, "pause", out var paused)) return false;
+        (campaign.State, campaign.StateReason, campaign.UpdatedAt) = (paused, reason, now);
+        await db.SaveChangesAsync(ct);
+        await CampaignRuns.MoveOpenRunsAsync(db, campaignId, RunStates.Sending, RunStates.Paused, ct);
+        await SyncAsync(campaign, ct);
+        return true;
+    }
+
     public async Task StartSendersAsync(long runId, CancellationToken ct) =>
         await StartSendersAsync(await schedulers.GetScheduler(ct), configuration, runId, ct);
 
-    /// <summary>An extra run of a recurring campaign, now (its slot is this moment).</summary>
+    /// <summary>
+    /// A run now (its slot is this moment): an extra one of a recurring campaign, or a one-off campaign's run instead
+    /// of the planned one, whose trigger goes.
+    /// </summary>
     public async Task RunNowAsync(Campaign campaign, CancellationToken ct)
     {
         var scheduler = await schedulers.GetScheduler(ct);
+        if (campaign.ScheduleKind == "once") await scheduler.UnscheduleJob(TriggerKeyFor(campaign.Id), ct);
         await scheduler.ScheduleJob(TriggerBuilder.Create().WithIdentity($"campaign-{campaign.Id}-now-{Guid.NewGuid():N}", "campaigns").ForJob(CampaignRunJob.Key)
             .UsingJobData(CampaignRunJob.CampaignIdKey, campaign.Id.ToString(CultureInfo.InvariantCulture)).StartNow()
             .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow)).Build(), ScheduleJobOptions.Replacing, ct);

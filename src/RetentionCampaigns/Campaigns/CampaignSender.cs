@@ -50,7 +50,8 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         public int Errors => Failed + Retrying + InDoubt;
     }
 
-    sealed record Ready(Recipient Recipient, string AddressHash, int Attempts);
+    /// <param name="SentBecause">What the ledger says of the message once sent: the segment version and the consent it went out under.</param>
+    sealed record Ready(Recipient Recipient, string AddressHash, int Attempts, string SentBecause);
 
     /// <param name="scheduleSuccessor">
     /// Called once, a little before this job's time is up with work left, to schedule the job that carries on at the
@@ -61,6 +62,13 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         var run = await db.CampaignRuns.AsNoTracking().FirstAsync(r => r.Id == runId, ct);
         var campaign = await db.Campaigns.AsNoTracking().FirstAsync(c => c.Id == run.CampaignId, ct);
         var version = await db.TemplateVersions.AsNoTracking().FirstAsync(v => v.TemplateId == campaign.TemplateId && v.Version == run.TemplateVersion, ct);
+        if (!version.Valid)
+        {
+            // Runs start only on a version that passed its checks; a run recorded before that rule sends nothing either.
+            await schedules.PauseAsync(db, campaign.Id, $"the run's template version {version.Version} has errors; nothing was sent. Fix the template and start a new run.",
+                clock.GetUtcNow().UtcDateTime, ct);
+            return new Progress(0, 0, 0, 0, 0, null, false);
+        }
         var tally = new Tally();
         var checkedAt = DateTime.MinValue;
         var until = DateTime.UtcNow + JobTime;
@@ -162,7 +170,8 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
             else
             {
                 var decision = SendPolicy.Decide(campaign, now, run.ValidUntil, recipient.TimeZone, recent.GetValueOrDefault(customerId, []));
-                if (decision.Status == DeliveryStatuses.Sending) ready.Add(new Ready(recipient, hashes[customerId], attempts));
+                if (decision.Status == DeliveryStatuses.Sending)
+                    ready.Add(new Ready(recipient, hashes[customerId], attempts, SentBecause(run.SegmentVersion, consent[customerId]["email_marketing"].LawfulBasis)));
                 else outcomes.Add(new DeliveryOutcome(customerId, decision.Status, decision.Reason, NotBefore: decision.NotBefore));
             }
         }
@@ -197,6 +206,21 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
 
     public static string CouponsIssuedFor(long runId) => $"run:{runId}";
 
+    // A handful of distinct texts per run: made once each, not per message.
+    readonly Dictionary<(int, string?), string> sentBecause = [];
+
+    string SentBecause(int segmentVersion, string? basis)
+    {
+        if (sentBecause.TryGetValue((segmentVersion, basis), out var text)) return text;
+        var consent = basis switch
+        {
+            "consent" => "consent (double opt-in)",
+            "existing_customer" => "existing customer (UWG section 7(3))",
+            _ => basis ?? "unknown",
+        };
+        return sentBecause[(segmentVersion, basis)] = $"member of segment version {segmentVersion}; marketing consent: {consent}";
+    }
+
     /// <summary>Writes the previous chunk's outcomes, marks and sends this chunk; returns its outcomes, not yet written.</summary>
     async Task<List<DeliveryOutcome>> SendChunkAsync(CampaignRun run, Campaign campaign, TemplateVersion version, Ready[] chunk,
         List<DeliveryOutcome> previous, string me, Tally tally, CancellationToken ct)
@@ -218,7 +242,7 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
             switch (result.Outcome)
             {
                 case SendOutcome.Accepted:
-                    outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Sent, null, result.MessageId, result.Reply, Attempted: true));
+                    outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Sent, ready.SentBecause, result.MessageId, result.Reply, Attempted: true));
                     tally.Sent++;
                     break;
                 case SendOutcome.Transient:
@@ -267,6 +291,7 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         {
             var model = recipient.Model;
             var rendered = engine.Render(version.Content[model.Customer.Locale], model, models.ClickTracker(recipient));
+            if (LegalFooter.Missing(rendered, model) is { } missing) return new SendResult(SendOutcome.Permanent, "", null, null, missing);
             message = new OutgoingMessage
             {
                 From = EmailAddress.Parse(campaign.SenderEmail ?? shop.Value.SenderEmail, campaign.SenderName ?? shop.Value.Name),
@@ -301,13 +326,9 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
 
     async Task PauseForErrorsAsync(long campaignId, int sent, int errors, CancellationToken ct)
     {
-        var campaign = await db.Campaigns.FirstAsync(c => c.Id == campaignId, ct);
-        if (!CampaignStates.Allowed(campaign.State, "pause", out var paused)) return;
-        campaign.State = paused;
-        campaign.UpdatedAt = clock.GetUtcNow().UtcDateTime;
-        await db.SaveChangesAsync(ct);
-        await schedules.SyncAsync(campaign, ct);
-        log.LogWarning("Campaign {CampaignId} paused: {Errors} delivery errors against {Sent} sent in this job. Resume it once the cause is fixed.", campaignId, errors, sent);
+        if (await schedules.PauseAsync(db, campaignId, $"{errors} delivery errors against {sent} sent; the mail server or the list may be in trouble. Resume once the cause is fixed.",
+                clock.GetUtcNow().UtcDateTime, ct))
+            log.LogWarning("Campaign {CampaignId} paused: {Errors} delivery errors against {Sent} sent in this job. Resume it once the cause is fixed.", campaignId, errors, sent);
     }
 
     /// <summary>Each customer's marketing emails sent (or possibly sent) within the longest window the policy looks at.</summary>

@@ -17,12 +17,13 @@ public sealed record CampaignInput(string? Name, string? Description, long? Segm
     SenderInput? Sender, ScheduleInput? Schedule, DateTimeOffset? ActiveFrom, DateTimeOffset? ActiveUntil, int? HoldoutPercent, int? Priority,
     CampaignPolicy? Policy, CampaignOffer? Offer, string? Topic);
 
-public sealed record CampaignItem(long Id, string Name, string? Description, string State, IEnumerable<string> Actions, long SegmentId,
+public sealed record CampaignItem(long Id, string Name, string? Description, string State, string? StateReason, IEnumerable<string> Actions, long SegmentId,
     string TemplateKey, string DefaultLocale, SenderInput Sender, ScheduleInput Schedule, DateTime? ActiveFrom, DateTime? ActiveUntil,
-    int HoldoutPercent, int Priority, CampaignPolicy Policy, CampaignOffer? Offer, string? Topic, DateTime CreatedAt, DateTime UpdatedAt);
+    int HoldoutPercent, int Priority, CampaignPolicy Policy, CampaignOffer? Offer, string? Topic, DateTime CreatedAt, DateTime UpdatedAt,
+    SendForecast? Forecast = null);
 
 public sealed record RunReport(long Id, DateTime Slot, string State, int SegmentVersion, int TemplateVersion, int Members,
-    Dictionary<string, int> Statuses, DateTime StartedAt, DateTime? FinishedAt, double? DurationSeconds, double? MessagesPerSecond,
+    Dictionary<string, int> Statuses, List<ReasonCount> Reasons, DateTime StartedAt, DateTime? FinishedAt, double? DurationSeconds, double? MessagesPerSecond,
     int CouponsIssued, int CouponsRedeemed);
 public sealed record DeliveryWhy(string CustomerId, long RunId, string Status, string? Reason, int HoldoutBucket, int HoldoutPercent,
     int Attempts, DateTime? NotBefore, string? MessageId, string? Reply, DateTime UpdatedAt);
@@ -39,6 +40,7 @@ public static partial class CampaignsApi
         group.MapDelete("/{id:long}", Delete).WithSummary("Delete a draft; other campaigns are cancelled instead, keeping their history.");
         group.MapGet("/{id:long}/runs", Runs).WithSummary("The campaign's runs, newest first, each with its count per delivery status.");
         group.MapGet("/{id:long}/runs/{runId:long}", Run).WithSummary("One run's report: counts per status, duration and rate.");
+        group.MapRunDeliveries();
         group.MapGet("/{id:long}/runs/{runId:long}/why/{customerId}", Why).WithSummary("What happened to one customer in one run, and why.");
         foreach (var action in CampaignStates.Actions.Where(a => !CampaignStates.Internal.Contains(a)))
             group.MapPost($"/{{id:long}}/{action}", (long id, RetentionDb db, CampaignSchedules schedules, TimeProvider clock, CancellationToken ct) =>
@@ -54,11 +56,12 @@ public static partial class CampaignsApi
         return campaigns.Select(c => AsItem(c, keys[c.TemplateId])).ToList();
     }
 
-    static async Task<Results<Ok<CampaignItem>, ProblemHttpResult>> Get(long id, RetentionDb db, CancellationToken ct)
+    static async Task<Results<Ok<CampaignItem>, ProblemHttpResult>> Get(long id, RetentionDb db, TimeProvider clock, CancellationToken ct)
     {
         var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
         if (campaign is null) return NotFound(id);
-        return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct)));
+        var forecast = SendForecast.NextSend(campaign, clock.GetUtcNow().UtcDateTime) is { } at ? await SendForecast.ForAsync(db, campaign, at, ct) : null;
+        return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct), forecast));
     }
 
     static async Task<Results<Created<CampaignItem>, ValidationProblem, ProblemHttpResult>> Create(
@@ -111,7 +114,8 @@ public static partial class CampaignsApi
         var now = clock.GetUtcNow().UtcDateTime;
         // Resuming a campaign paused mid-run carries on with that run; otherwise it waits for its schedule.
         var openRun = action == "resume" && campaign.State == CampaignStates.Paused
-            ? await db.CampaignRuns.Where(r => r.CampaignId == id && r.State == RunStates.Sending).OrderByDescending(r => r.Slot).FirstOrDefaultAsync(ct)
+            ? await db.CampaignRuns.Where(r => r.CampaignId == id && (r.State == RunStates.Paused || r.State == RunStates.Sending))
+                .OrderByDescending(r => r.Slot).FirstOrDefaultAsync(ct)
             : null;
         if (openRun is not null) action = "continue";
         if (!CampaignStates.Allowed(campaign.State, action, out var next))
@@ -119,17 +123,24 @@ public static partial class CampaignsApi
             var actions = CampaignStates.ActionsFrom(campaign.State).Where(a => !CampaignStates.Internal.Contains(a)).DefaultIfEmpty("nothing");
             return Problems.Conflict("state", $"a {campaign.State} campaign cannot '{action}'; it can: {string.Join(", ", actions)}.");
         }
-        if (action == "run-now" && campaign.ScheduleKind == "once") campaign.SendAt = now;
-        if (action is "schedule" or "resume" or "run-now" && await ReadinessProblemAsync(campaign, db, clock, ct) is { } problem) return problem;
-        campaign.State = next;
-        campaign.UpdatedAt = now;
+        if (action is "schedule" or "resume" or "run-now" && await ReadinessProblemAsync(campaign, db, clock, ct, runNow: action == "run-now") is { } problem) return problem;
+        (campaign.State, campaign.StateReason, campaign.UpdatedAt) = (next, null, now);
         await db.SaveChangesAsync(ct);
         if (action == "cancel") await CampaignRuns.CancelOpenRunsAsync(db, id, now, ct);
-        await schedules.SyncAsync(campaign, ct);
+        // An open run shows its campaign's pause.
+        if (next == CampaignStates.Paused) await CampaignRuns.MoveOpenRunsAsync(db, id, RunStates.Sending, RunStates.Paused, ct);
+        if (openRun is not null) await CampaignRuns.MoveOpenRunsAsync(db, id, RunStates.Paused, RunStates.Sending, ct);
+        // A one-off campaign run now gets no trigger for its planned time (RunNowAsync removes one left from before).
+        if (action != "run-now" || campaign.ScheduleKind != "once") await schedules.SyncAsync(campaign, ct);
         if (openRun is not null) await schedules.StartSendersAsync(openRun.Id, ct);
-        // A recurring campaign gets an extra run now; a one-off one was moved to now above.
-        if (action == "run-now" && campaign.ScheduleKind == "cron") await schedules.RunNowAsync(campaign, ct);
-        return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct)));
+        SendForecast? forecast = null;
+        if (action == "run-now")
+        {
+            // An extra run now; a one-off campaign keeps its planned time on record but is sent now instead.
+            forecast = await SendForecast.ForAsync(db, campaign, now, ct);
+            await schedules.RunNowAsync(campaign, ct);
+        }
+        return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct), forecast));
     }
 
     static async Task<Results<Ok<List<RunReport>>, ProblemHttpResult>> Runs(long id, RetentionDb db, CancellationToken ct)
@@ -163,21 +174,21 @@ public static partial class CampaignsApi
 
     static async Task<RunReport> ReportAsync(RetentionDb db, CampaignRun run, CancellationToken ct)
     {
-        var statuses = await db.Deliveries.Where(d => d.RunId == run.Id).GroupBy(d => d.Status)
-            .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct);
+        var reasons = await RunDeliveries.ReasonsAsync(db, run.Id, ct);
+        var statuses = reasons.GroupBy(r => r.Status).ToDictionary(g => g.Key, g => g.Sum(r => r.Count));
         double? duration = run.FinishedAt is { } end ? (end - run.StartedAt).TotalSeconds : null;
         var sent = statuses.GetValueOrDefault(DeliveryStatuses.Sent);
         var coupons = db.Coupons.Where(c => c.IssuedFor == CampaignSender.CouponsIssuedFor(run.Id));
-        return new RunReport(run.Id, run.Slot, run.State, run.SegmentVersion, run.TemplateVersion, run.Members, statuses, run.StartedAt, run.FinishedAt,
+        return new RunReport(run.Id, run.Slot, run.State, run.SegmentVersion, run.TemplateVersion, run.Members, statuses, reasons, run.StartedAt, run.FinishedAt,
             duration, duration is > 0 ? Math.Round(sent / duration.Value, 1) : null,
             await coupons.CountAsync(ct), await coupons.CountAsync(c => c.RedeemedAt != null, ct));
     }
 
-    static ProblemHttpResult RunNotFound(long id, long runId) =>
+    internal static ProblemHttpResult RunNotFound(long id, long runId) =>
         TypedResults.Problem(title: "Run not found.", detail: $"Campaign {id} has no run {runId}.", statusCode: 404);
 
     /// <summary>What stops a campaign from being scheduled: a template with errors, a send time or active period in the past.</summary>
-    static async Task<ProblemHttpResult?> ReadinessProblemAsync(Campaign campaign, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    static async Task<ProblemHttpResult?> ReadinessProblemAsync(Campaign campaign, RetentionDb db, TimeProvider clock, CancellationToken ct, bool runNow = false)
     {
         var errors = new ValidationErrors();
         var now = clock.GetUtcNow().UtcDateTime;
@@ -187,7 +198,7 @@ public static partial class CampaignsApi
             errors.Add("templateKey", $"version {version.Version} of template '{template.Key}' has errors; a template with errors cannot be used by a campaign.");
         if (template.Kind != TemplateKinds.Marketing)
             errors.Add("templateKey", $"'{template.Key}' is a {template.Kind} template; campaigns send marketing templates.");
-        if (campaign.ScheduleKind == "once" && campaign.SendAt < now.AddMinutes(-1))
+        if (campaign.ScheduleKind == "once" && !runNow && campaign.SendAt < now.AddMinutes(-1))
             errors.Add("schedule.sendAt", "lies in the past; choose a new time.");
         if (campaign.ActiveUntil is { } until && until <= now)
             errors.Add("activeUntil", "the active period is over.");
@@ -288,9 +299,9 @@ public static partial class CampaignsApi
         errors.Range("policy.frequencyCap", policy.FrequencyCap, 1, 100);
         errors.Range("policy.frequencyWindowDays", policy.FrequencyWindowDays, 1, 90);
         if (policy.OnCap is not ("defer" or "skip")) errors.Add("policy.onCap", "must be defer or skip.");
-        var quietSet = policy.QuietFrom.Length > 0 || policy.QuietUntil.Length > 0;
-        if (quietSet && (!IsClock(policy.QuietFrom) || !IsClock(policy.QuietUntil)))
-            errors.Add("policy.quietFrom", "quiet hours are two times \"HH:mm\" (quietFrom and quietUntil), or both empty for none.");
+        if (policy.HasQuietHours && (!IsClock(policy.QuietFrom) || !IsClock(policy.QuietUntil)))
+            errors.Add(IsClock(policy.QuietFrom) ? "policy.quietUntil" : "policy.quietFrom",
+                "quiet hours are two times \"HH:mm\" (quietFrom and quietUntil), or both null or \"off\" for none.");
         errors.Range("policy.repeatAfterDays", policy.RepeatAfterDays, 0, 365);
         errors.Range("policy.ratePerMinute", policy.RatePerMinute, 0, 1_000_000);
         errors.Range("policy.validityHours", policy.ValidityHours, 1, 720);
@@ -312,10 +323,10 @@ public static partial class CampaignsApi
     static Task<string> TemplateKeyAsync(RetentionDb db, Campaign campaign, CancellationToken ct) =>
         db.Templates.Where(t => t.Id == campaign.TemplateId).Select(t => t.Key).FirstAsync(ct);
 
-    static CampaignItem AsItem(Campaign c, string templateKey) => new(c.Id, c.Name, c.Description, c.State, CampaignStates.ActionsFrom(c.State).Where(a => !CampaignStates.Internal.Contains(a)),
+    static CampaignItem AsItem(Campaign c, string templateKey, SendForecast? forecast = null) => new(c.Id, c.Name, c.Description, c.State, c.StateReason, CampaignStates.ActionsFrom(c.State).Where(a => !CampaignStates.Internal.Contains(a)),
         c.SegmentId, templateKey, c.DefaultLocale, new SenderInput(c.SenderName, c.SenderEmail, c.ReplyTo),
         new ScheduleInput(c.ScheduleKind, c.SendAt is { } at ? new DateTimeOffset(at, TimeSpan.Zero) : null, c.Cron, c.TimeZone),
-        c.ActiveFrom, c.ActiveUntil, c.HoldoutPercent, c.Priority, c.Policy, c.Offer, c.Topic, c.CreatedAt, c.UpdatedAt);
+        c.ActiveFrom, c.ActiveUntil, c.HoldoutPercent, c.Priority, c.Policy, c.Offer, c.Topic, c.CreatedAt, c.UpdatedAt, forecast);
 
     static ProblemHttpResult NotFound(long id) => TypedResults.Problem(title: "Campaign not found.", detail: $"No campaign has the id {id}.", statusCode: 404);
 }

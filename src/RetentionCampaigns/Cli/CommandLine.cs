@@ -15,6 +15,8 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
         Usage:
           RetentionCampaigns [--demo] [--urls http://127.0.0.1:5080]   run the web app (--demo seeds the demo shop)
           RetentionCampaigns apikey create NAME                        create an API key and print it
+          RetentionCampaigns apikey list                               list the keys: id, prefix, name, created, last used
+          RetentionCampaigns apikey revoke ID|PREFIX                   revoke a key
           RetentionCampaigns import customers FILE                     import a customers CSV
           RetentionCampaigns import orders FILE                        import an orders CSV
           RetentionCampaigns import consents FILE                      import a consent events CSV
@@ -35,8 +37,16 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
     {
         if (Verb is null)
         {
-            await app.RunAsync();
-            return 0;
+            try
+            {
+                await app.RunAsync();
+                return 0;
+            }
+            catch (Demo.DemoRefused refused)
+            {
+                await Console.Error.WriteLineAsync(refused.Message);
+                return 1;
+            }
         }
         await using var scope = app.Services.CreateAsyncScope();
         var services = scope.ServiceProvider;
@@ -46,6 +56,26 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
                 await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
                 Console.WriteLine(await ApiKeyService.CreateAsync(services.GetRequiredService<RetentionDb>(), name, TimeProvider.System));
                 return 0;
+            case ["apikey", "list"]:
+            {
+                await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
+                var keys = await ApiKeyService.ListAsync(services.GetRequiredService<RetentionDb>(), CancellationToken.None);
+                Console.WriteLine($"{"ID",-5} {"PREFIX",-11} {"NAME",-24} {"CREATED (UTC)",-17} {"LAST USED (UTC)",-17} STATE");
+                static string At(DateTime? at) => at?.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture) ?? "never";
+                foreach (var k in keys)
+                    Console.WriteLine($"{k.Id,-5} {k.Prefix,-11} {k.Name,-24} {At(k.CreatedAt),-17} {At(k.LastUsedAt),-17} " +
+                                      (k.RevokedAt is { } revoked ? $"revoked {At(revoked)}" : "active"));
+                return 0;
+            }
+            case ["apikey", "revoke", var idOrPrefix]:
+                await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
+                if (await ApiKeyService.RevokeAsync(services.GetRequiredService<RetentionDb>(), idOrPrefix, DateTime.UtcNow, CancellationToken.None))
+                {
+                    Console.WriteLine($"Revoked API key {idOrPrefix}.");
+                    return 0;
+                }
+                await Console.Error.WriteLineAsync($"No active API key has the id or prefix '{idOrPrefix}' (apikey list shows them).");
+                return 1;
             case ["import", var kind, var file] when kind is "customers" or "orders" or "consents":
                 await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
                 return await ImportAsync(services.GetRequiredService<CsvImporter>(), kind, file);

@@ -35,13 +35,16 @@ public static class CustomersApi
         return group;
     }
 
-    static async Task<CustomerPage> List(RetentionDb db, string? after, int? limit, CancellationToken ct)
+    static async Task<Results<Ok<CustomerPage>, ValidationProblem>> List(RetentionDb db, string? after, int? limit, CancellationToken ct)
     {
-        var take = Math.Clamp(limit ?? 100, 1, 1000);
+        var errors = new ValidationErrors();
+        errors.Range("limit", limit, 1, 1000);
+        if (errors.Any) return errors.ToProblem();
+        var take = limit ?? 100;
         var query = db.Customers.AsNoTracking().OrderBy(c => c.ExternalId).AsQueryable();
         if (after is not null) query = query.Where(c => string.Compare(c.ExternalId, after) > 0);
         var items = await query.Take(take).ToListAsync(ct);
-        return new CustomerPage(items.Select(AsItem).ToList(), items.Count == take ? items[^1].ExternalId : null);
+        return TypedResults.Ok(new CustomerPage(items.Select(AsItem).ToList(), items.Count == take ? items[^1].ExternalId : null));
     }
 
     static async Task<Results<Ok<CustomerDetail>, ProblemHttpResult>> Get(string externalId, RetentionDb db, CancellationToken ct)

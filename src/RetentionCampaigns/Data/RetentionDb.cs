@@ -34,6 +34,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<SurveyAnswer> SurveyAnswers => Set<SurveyAnswer>();
     public DbSet<ConsentEvent> ConsentEvents => Set<ConsentEvent>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<Demo.DemoSeed> DemoShop => Set<Demo.DemoSeed>();
     public DbSet<ImportRun> ImportRuns => Set<ImportRun>();
     public DbSet<CustomerMetrics> CustomerMetrics => Set<CustomerMetrics>();
     public DbSet<MetricsRun> MetricsRuns => Set<MetricsRun>();
@@ -79,6 +80,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         model.Entity<ImportRun>().ToTable("imports");
         model.Entity<SegmentVersion>().HasKey(v => new { v.SegmentId, v.Version });
         model.Entity<SigningKey>().Property(k => k.Id).ValueGeneratedNever();
+        model.Entity<Demo.DemoSeed>().Property(k => k.Id).ValueGeneratedNever();
         model.Entity<Delivery>().HasKey(d => new { d.RunId, d.CustomerId });
         model.Entity<Suppression>().HasKey(s => s.AddressHash);
         model.Entity<Coupon>().HasKey(c => c.Code);

@@ -1,4 +1,6 @@
 using Bogus;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using RetentionCampaigns.ApiKeys;
@@ -33,20 +35,68 @@ public sealed class DemoShop(RetentionDb db, IOptions<ShopOptions> shop, TimePro
         ("Geschenke", ["Geschenkbox Genießer", "Gutschein", "Probierset"], 19.90m, 79.90m),
     ];
 
-    /// <summary>Seeds an empty database and returns a fresh API key named "demo" either way.</summary>
-    public async Task<string> SeedAsync(CancellationToken ct)
+    public const string KeyName = "demo";
+
+    /// <param name="AlreadySeeded">The shop was there from an earlier start; nothing was seeded.</param>
+    /// <param name="Key">The demo API key, new on every start: the one before it is revoked, so there is only ever one.</param>
+    public sealed record Outcome(bool AlreadySeeded, string Key);
+
+    /// <summary>
+    /// Seeds an empty database, all or nothing: the seed is marked started before and completed after, and a start
+    /// finding it started but not completed (the process was stopped half-way) removes the half and seeds again.
+    /// A database holding a shop's own customers is never touched.
+    /// </summary>
+    public async Task<Outcome> SeedAsync(IProgress<string>? progress, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        if (!await db.Customers.AnyAsync(ct))
+        var seed = await db.DemoShop.FirstOrDefaultAsync(ct);
+        var alreadySeeded = seed?.CompletedAt is not null;
+        if (!alreadySeeded)
         {
+            if (seed is null && await db.Customers.AnyAsync(ct))
+            {
+                // Seeded before seeds were marked: every such seed ended by creating the demo key.
+                if (!await db.ApiKeys.AnyAsync(k => k.Name == KeyName, ct)) throw new DemoRefused(
+                    "The database already holds customers of its own; the demo shop is seeded only into an empty database. Start without --demo, or point ConnectionStrings__Retention at another database.");
+                db.DemoShop.Add(new DemoSeed { Id = 1, StartedAt = now, CompletedAt = now });
+                await db.SaveChangesAsync(ct);
+                alreadySeeded = true;
+            }
+            else if (seed is not null)
+            {
+                progress?.Report("The last demo seeding was interrupted; removing what it left and seeding again.");
+                await RemovePartialSeedAsync(ct);
+            }
+            else db.DemoShop.Add(seed = new DemoSeed { Id = 1, StartedAt = now });
+        }
+        if (!alreadySeeded)
+        {
+            seed!.StartedAt = now;
+            await db.SaveChangesAsync(ct);
             var started = DateTime.UtcNow;
-            await SeedShopAsync(now, ct);
+            await SeedShopAsync(now, progress, ct);
+            seed.CompletedAt = clock.GetUtcNow().UtcDateTime;
+            db.DemoShop.Update(seed);
+            await db.SaveChangesAsync(ct);
             log.LogInformation("Seeded the demo shop in {Seconds:F1} s", (DateTime.UtcNow - started).TotalSeconds);
         }
-        return await ApiKeyService.CreateAsync(db, "demo", clock, ct);
+        await db.ApiKeys.Where(k => k.Name == KeyName && k.RevokedAt == null).ExecuteUpdateAsync(u => u.SetProperty(k => k.RevokedAt, now), ct);
+        return new Outcome(alreadySeeded, await ApiKeyService.CreateAsync(db, KeyName, clock, ct));
     }
 
-    async Task SeedShopAsync(DateTime now, CancellationToken ct)
+    /// <summary>Everything an interrupted seed may have written into what was an empty database, children first.</summary>
+    async Task RemovePartialSeedAsync(CancellationToken ct)
+    {
+        await db.ConsentEvents.ExecuteDeleteAsync(ct);
+        await db.SurveyAnswers.ExecuteDeleteAsync(ct);
+        await db.OrderLines.ExecuteDeleteAsync(ct);
+        await db.Orders.ExecuteDeleteAsync(ct);
+        await db.CustomerMetrics.ExecuteDeleteAsync(ct);
+        await db.ReferralPrograms.ExecuteDeleteAsync(ct);
+        await db.Customers.ExecuteDeleteAsync(ct);
+    }
+
+    async Task SeedShopAsync(DateTime now, IProgress<string>? progress, CancellationToken ct)
     {
         var random = new Randomizer(Seed);
         var german = new Faker("de") { Random = random };
@@ -73,13 +123,14 @@ public sealed class DemoShop(RetentionDb db, IOptions<ShopOptions> shop, TimePro
                 kind, signedUp, signedUp.AddDays(activeDays)));
         }
 
+        var orderNumber = 100_000;
         await using (var store = await ImportStore.OpenAsync(db, shop.Value, now, ct))
         {
             var chunk = new Chunk();
             foreach (var c in customers) chunk.AddCustomer(0, c.Customer);
             await store.MergeCustomersAsync(chunk, ct);
+            progress?.Report($"Seeding the demo shop: {customers.Count:N0} customers");
 
-            var orderNumber = 100_000;
             chunk = new Chunk();
             foreach (var (customer, kind, from, until) in customers)
             {
@@ -100,12 +151,18 @@ public sealed class DemoShop(RetentionDb db, IOptions<ShopOptions> shop, TimePro
                     var amount = lines.Sum(l => l.Quantity * l.UnitPriceMinor!.Value) + (random.Double() < 0.7 ? 490 : 0);
                     var refunded = random.Double() < 0.04 ? amount : random.Double() < 0.04 ? amount / 3 : 0;
                     chunk.AddOrder(0, new ValidOrder($"O{orderNumber++}", customer.ExternalId, at, amount, refunded, shop.Value.Currency, lines));
-                    if (chunk.Rows >= CsvImporter.ChunkRows) { await store.MergeOrdersAsync(chunk, ct); chunk = new Chunk(); }
+                    if (chunk.Rows >= CsvImporter.ChunkRows)
+                    {
+                        await store.MergeOrdersAsync(chunk, ct);
+                        chunk = new Chunk();
+                        progress?.Report($"Seeding the demo shop: {orderNumber - 100_000:N0} orders");
+                    }
                 }
             }
             await store.MergeOrdersAsync(chunk, ct);
         }
 
+        progress?.Report($"Seeding the demo shop: {orderNumber - 100_000:N0} orders; survey answers and consent");
         var ids = await db.Customers.AsNoTracking().ToDictionaryAsync(c => c.ExternalId, c => c.Id, ct);
         foreach (var (customer, kind, from, until) in customers)
         {
@@ -164,4 +221,32 @@ public sealed class DemoShop(RetentionDb db, IOptions<ShopOptions> shop, TimePro
 
     static string Slug(string name) => new(name.ToLowerInvariant()
         .Replace("ä", "ae").Replace("ö", "oe").Replace("ü", "ue").Replace("ß", "ss").Where(char.IsAsciiLetterLower).ToArray());
+}
+
+/// <summary>The demo shop cannot be seeded into this database; the message says why and what to do.</summary>
+public sealed class DemoRefused(string message) : Exception(message);
+
+/// <summary>The one row saying whether the demo shop's seeding started and completed.</summary>
+public sealed class DemoSeed
+{
+    public int Id { get; set; }
+    public DateTime StartedAt { get; set; }
+    public DateTime? CompletedAt { get; set; }
+}
+
+/// <summary>What a newcomer needs after <c>--demo</c>: where the app is and the key to its API, set apart from the log.</summary>
+public static class DemoBanner
+{
+    public static void Print(IServer server, string key)
+    {
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var rule = new string('=', 72);
+        Console.WriteLine();
+        Console.WriteLine(rule);
+        Console.WriteLine($"The demo shop is ready at {addresses.FirstOrDefault() ?? "(no address)"}");
+        Console.WriteLine($"Demo API key: {key}");
+        Console.WriteLine("Try it: curl -H \"Authorization: Bearer <key>\" <address>/api/kpis");
+        Console.WriteLine(rule);
+        Console.WriteLine();
+    }
 }

@@ -30,7 +30,7 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
         ["locale"] = ["locale", "language", "sprache"],
         ["timeZone"] = ["timezone", "tz"],
         ["country"] = ["country", "countrycode", "land"],
-        ["signedUpAt"] = ["signedupat", "signupdate", "signedup", "createdat", "registeredat"],
+        ["signedUpAt"] = ["signedupat", "signupdate", "signedup", "createdat", "registeredat", "registriertam", "registrierungsdatum", "angemeldetam"],
         ["tags"] = ["tags"],
     });
 
@@ -43,11 +43,11 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
         ["currency"] = ["currency", "waehrung", "währung"],
         ["refundedAmount"] = ["refundedamount", "refunded", "refund", "refunds"],
         ["paymentFingerprint"] = ["paymentfingerprint", "fingerprint", "cardfingerprint"],
-        ["sku"] = ["sku", "productsku"],
-        ["productName"] = ["productname", "product"],
-        ["category"] = ["category", "productcategory"],
-        ["quantity"] = ["quantity", "qty"],
-        ["unitPrice"] = ["unitprice", "price"],
+        ["sku"] = ["sku", "productsku", "artikelnummer", "artnr"],
+        ["productName"] = ["productname", "product", "produkt", "produktname", "artikel", "artikelname"],
+        ["category"] = ["category", "productcategory", "kategorie", "warengruppe"],
+        ["quantity"] = ["quantity", "qty", "menge", "anzahl", "stueck", "stück"],
+        ["unitPrice"] = ["unitprice", "price", "einzelpreis", "stueckpreis", "stückpreis", "preis"],
     });
 
     static readonly Dictionary<string, string> ConsentColumns = Aliases(new()
@@ -141,6 +141,10 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
             state.RowsRead++;
             errors.Clear();
             if (parser.Malformed is { } why) state.Reject(new ImportError(line, null, $"Malformed CSV: {why}."));
+            else if (record.Count > columns.Width && record.Skip(columns.Width).Any(value => value.Trim().Length > 0))
+                // Usually a comma or semicolon inside a value that is not quoted: the values after it are shifted.
+                state.Reject(new ImportError(line, null, $"The row has {record.Count} values but the header names {columns.Width} columns; " +
+                    "put values that contain the separator in double quotes."));
             else if (kind == ImportKind.Customers) ReadCustomer(record, line, columns, errors, state, chunk);
             else if (kind == ImportKind.Orders) ReadOrder(record, line, columns, zone, shop.Currency, errors, state, chunk);
             else ReadConsent(record, line, columns, zone, errors, state, chunk);
@@ -247,7 +251,8 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
         run.RowsUpdated = state.Updated;
         run.RowsUnchanged = state.Accepted > 0 ? state.Unchanged : 0;
         run.IgnoredColumns = JsonSerializer.Serialize(state.IgnoredColumns, JsonConversion.Options);
-        run.Errors = JsonSerializer.Serialize(state.Errors, JsonConversion.Options);
+        // Rows the database refused (unknown customers) arrive from the writer thread: the report is in line order.
+        run.Errors = JsonSerializer.Serialize(state.Errors.OrderBy(e => e.Line).ToList(), JsonConversion.Options);
         db.ChangeTracker.Clear();
         db.ImportRuns.Update(run);
         await db.SaveChangesAsync(CancellationToken.None);
@@ -299,6 +304,7 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
         for (var i = 0; i < header.Count; i++)
         {
             var name = header[i].Trim().TrimStart('\uFEFF');
+            if (name.Length > 0) columns.Width = i + 1;
             var attribute = kind == ImportKind.Customers ? AttributeName(name) : null;
             if (attribute is not null) columns.Attributes.Add((attribute, i));
             else if (aliases.TryGetValue(CsvValues.HeaderKey(name), out var field) && !columns.Fields.ContainsKey(field))
@@ -323,6 +329,8 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
 
     sealed class Columns
     {
+        /// <summary>How many columns the header names (up to its last non-empty one): a row with more values is shifted.</summary>
+        public int Width { get; set; }
         public Dictionary<string, int> Fields { get; } = [];
         public Dictionary<string, string> Headers { get; } = [];
         public List<(string Name, int Index)> Attributes { get; } = [];
@@ -361,11 +369,15 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
             }
         }
 
+        /// <summary>A row with every one of its problems, each naming its column.</summary>
         public void Reject(long line, Columns columns, ValidationErrors errors)
         {
-            var first = errors.Messages.First();
-            var more = errors.Total > 1 ? $" (and {errors.Total - 1} more problems in this row)" : "";
-            Reject(new ImportError(line, columns.ColumnFor(first.Path), $"{columns.ColumnFor(first.Path)} {first.Message}{more}"));
+            lock (this)
+            {
+                Rejected++;
+                foreach (var (path, message) in errors.Messages)
+                    if (Errors.Count < MaxReportedErrors) Errors.Add(new ImportError(line, columns.ColumnFor(path), $"{columns.ColumnFor(path)} {message}"));
+            }
         }
 
         public void Merged(MergeResult result, Chunk chunk)

@@ -62,7 +62,9 @@ public sealed class CsvReader(TextReader reader, char delimiter)
             if (c == '"' || afterQuote) Malformed ??= "a quote inside an unquoted field, or text after a closing quote";
             field.Append(c);
         }
-        if (quoted) Malformed ??= "a quoted field is not closed before the end of the file";
+        if (quoted)
+            Malformed ??= $"the quote opened in the row starting on line {Line} is never closed, so lines {Line}-{line} could not be read. " +
+                          "Close the quote, or write a quote inside a quoted value as two quotes (\"\")";
         EndField();
         return true;
     }

@@ -32,17 +32,18 @@ public sealed class KpiCalculator(RetentionDb db, IOptions<MetricsOptions> optio
         {
             var connection = db.Database.GetDbConnection();
 
+            // "Active at X" is an order with X - ChurnAfterDays <= t <= X, the exact negation of the metrics' churned (DOMAIN.md).
             var (atStart, lost) = await PairAsync(connection, """
                 SELECT COUNT(*),
                        SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM orders AS o WHERE o.customer_id = s.customer_id
-                                                 AND o.ordered_at >= @active_end AND o.ordered_at < @end) THEN 1 ELSE 0 END)
-                FROM (SELECT DISTINCT customer_id FROM orders WHERE ordered_at >= @active_start AND ordered_at < @start) AS s
+                                                 AND o.ordered_at >= @active_end AND o.ordered_at <= @end) THEN 1 ELSE 0 END)
+                FROM (SELECT DISTINCT customer_id FROM orders WHERE ordered_at >= @active_start AND ordered_at <= @start) AS s
                 """, p, ct);
 
             var (atEnd, newAtEnd) = await PairAsync(connection, """
                 SELECT COUNT(*), SUM(CASE WHEN f.first_at >= @start THEN 1 ELSE 0 END)
-                FROM (SELECT customer_id, MIN(ordered_at) AS first_at FROM orders WHERE ordered_at < @end GROUP BY customer_id) AS f
-                WHERE EXISTS (SELECT 1 FROM orders AS o WHERE o.customer_id = f.customer_id AND o.ordered_at >= @active_end AND o.ordered_at < @end)
+                FROM (SELECT customer_id, MIN(ordered_at) AS first_at FROM orders WHERE ordered_at <= @end GROUP BY customer_id) AS f
+                WHERE EXISTS (SELECT 1 FROM orders AS o WHERE o.customer_id = f.customer_id AND o.ordered_at >= @active_end AND o.ordered_at <= @end)
                 """, p, ct);
 
             var (revenueNow, revenueBefore) = await PairAsync(connection, """
@@ -55,7 +56,7 @@ public sealed class KpiCalculator(RetentionDb db, IOptions<MetricsOptions> optio
 
             var (repeaters, buyers) = await PairAsync(connection, """
                 SELECT SUM(CASE WHEN n >= 2 THEN 1 ELSE 0 END), COUNT(*)
-                FROM (SELECT customer_id, COUNT(*) AS n FROM orders WHERE ordered_at < @end GROUP BY customer_id) AS x
+                FROM (SELECT customer_id, COUNT(*) AS n FROM orders WHERE ordered_at <= @end GROUP BY customer_id) AS x
                 """, p, ct);
 
             var (upsold, returning) = await PairAsync(connection, """

@@ -28,9 +28,9 @@ public static class ClickEndpoint
     {
         if (!PublicEndpoints.TryVerify(http, token, LinkPurpose.Click, out var claims, out var failure)) return failure;
         if (claims.Target is not { } target || !Uri.TryCreate(target, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            return PublicPage.BadLink(http, TokenFailure.Malformed, shop.Value.Name, shop.Value.DefaultLocale);
-        // Recorded only while the customer still allows tracking and exists unerased; the link works either way.
-        var tracking = await db.Customers.AnyAsync(c => c.Id == claims.CustomerId && c.ErasedAt == null, ct)
+            return PublicPage.BadLink(http, TokenFailure.Malformed, shop.Value);
+        // Recorded only while the customer still allows tracking and exists unerased, never from a test email; the link works either way.
+        var tracking = !claims.Test && await db.Customers.AnyAsync(c => c.Id == claims.CustomerId && c.ErasedAt == null, ct)
                        && (await ConsentApi.CurrentStateAsync(db, claims.CustomerId, ct))["tracking"].Status == "granted";
         if (tracking)
         {

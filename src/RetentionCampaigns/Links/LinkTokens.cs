@@ -17,7 +17,8 @@ public enum LinkPurpose : byte
     Click = 4,
 }
 
-public sealed record LinkClaims(LinkPurpose Purpose, long CustomerId, DateTime? ExpiresAt, string? Target);
+/// <param name="Test">A link from a test email or a preview: its page shows what the customer would see and changes nothing.</param>
+public sealed record LinkClaims(LinkPurpose Purpose, long CustomerId, DateTime? ExpiresAt, string? Target, bool Test = false);
 
 public enum TokenFailure { Malformed, BadSignature, WrongPurpose, Expired }
 
@@ -46,7 +47,7 @@ public sealed class PublicLinkOptions
 /// <summary>
 /// HMAC-SHA256 signed tokens for the links in our emails: purpose- and customer-bound, with an optional expiry,
 /// verified in constant time, under rotating keys (the newest signs, every known key verifies). Layout, then
-/// base64url: version, key id, purpose, customer id (8 bytes), expiry in Unix seconds (8 bytes, 0 for none),
+/// base64url: version, key id, purpose (its high bit marks a test link), customer id (8 bytes), expiry in Unix seconds (8 bytes, 0 for none),
 /// the target of a click link (UTF-8), and the first 16 bytes of the MAC.
 /// </summary>
 public sealed class LinkTokens
@@ -54,6 +55,7 @@ public sealed class LinkTokens
     const byte FormatVersion = 1;
     const int HeaderLength = 1 + 1 + 1 + 8 + 8;
     const int MacLength = 16;
+    const byte TestBit = 0x80;
 
     readonly IReadOnlyDictionary<int, byte[]> keys;
     readonly int currentKey;
@@ -71,13 +73,13 @@ public sealed class LinkTokens
         signer = new ThreadLocal<HMACSHA256>(() => new HMACSHA256(keys[currentKey]));
     }
 
-    public string Create(LinkPurpose purpose, long customerId, DateTime? expiresAt = null, string? target = null)
+    public string Create(LinkPurpose purpose, long customerId, DateTime? expiresAt = null, string? target = null, bool test = false)
     {
         var targetBytes = target is null ? [] : Encoding.UTF8.GetBytes(target);
         var token = new byte[HeaderLength + targetBytes.Length + MacLength];
         token[0] = FormatVersion;
         token[1] = (byte)currentKey;
-        token[2] = (byte)purpose;
+        token[2] = (byte)((byte)purpose | (test ? TestBit : 0));
         BinaryPrimitives.WriteInt64BigEndian(token.AsSpan(3), customerId);
         BinaryPrimitives.WriteInt64BigEndian(token.AsSpan(11), expiresAt is { } e ? new DateTimeOffset(e, TimeSpan.Zero).ToUnixTimeSeconds() : 0);
         targetBytes.CopyTo(token, HeaderLength);
@@ -100,12 +102,12 @@ public sealed class LinkTokens
         Span<byte> mac = stackalloc byte[32];
         HMACSHA256.HashData(key, bytes.AsSpan(0, payloadLength), mac);
         if (!CryptographicOperations.FixedTimeEquals(mac[..MacLength], bytes.AsSpan(payloadLength))) { failure = TokenFailure.BadSignature; return false; }
-        if (bytes[2] != (byte)purpose) { failure = TokenFailure.WrongPurpose; return false; }
+        if ((bytes[2] & ~TestBit) != (byte)purpose) { failure = TokenFailure.WrongPurpose; return false; }
         var expires = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(11));
         DateTime? expiresAt = expires == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(expires).UtcDateTime;
         if (expiresAt is { } at && clock.GetUtcNow().UtcDateTime > at) { failure = TokenFailure.Expired; return false; }
         var target = payloadLength > HeaderLength ? Encoding.UTF8.GetString(bytes, HeaderLength, payloadLength - HeaderLength) : null;
-        claims = new LinkClaims((LinkPurpose)bytes[2], BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(3)), expiresAt, target);
+        claims = new LinkClaims(purpose, BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(3)), expiresAt, target, (bytes[2] & TestBit) != 0);
         return true;
     }
 
@@ -145,11 +147,14 @@ public sealed class LinkBuilder(LinkTokens tokens, IOptions<PublicLinkOptions> o
 {
     string Base => options.Value.PublicBaseUrl.TrimEnd('/');
 
-    public string Unsubscribe(long customerId) => $"{Base}/u/{tokens.Create(LinkPurpose.Unsubscribe, customerId)}";
-    public string Preferences(long customerId) => $"{Base}/p/{tokens.Create(LinkPurpose.Preferences, customerId)}";
+    /// <param name="test">For test emails and previews: the page shows what the customer would see and changes nothing.</param>
+    public string Unsubscribe(long customerId, bool test = false) => $"{Base}/u/{tokens.Create(LinkPurpose.Unsubscribe, customerId, test: test)}";
+    public string Preferences(long customerId, bool test = false) => $"{Base}/p/{tokens.Create(LinkPurpose.Preferences, customerId, test: test)}";
     /// <summary>A double opt-in link: bound to the pending sign-up (its id in the token's id field), valid until it expires.</summary>
     public string Confirm(long signupId, DateTime expiresAt) => $"{Base}/confirm/{tokens.Create(LinkPurpose.Confirm, signupId, expiresAt)}";
     /// <summary>A referral link: the code is the key (not signed: it is meant to be passed on); the campaign that carried it, if any.</summary>
-    public string Referral(string code, long? campaignId = null) => $"{Base}/r/{code}" + (campaignId is { } id ? $"?c={id}" : "");
-    public string Click(long customerId, string target) => $"{Base}/c/{tokens.Create(LinkPurpose.Click, customerId, target: target)}";
+    /// <param name="test">A preview of the landing page: no visit recorded, no cookie set (the code is public anyway).</param>
+    public string Referral(string code, long? campaignId = null, bool test = false) =>
+        $"{Base}/r/{code}" + (test ? "?test=1" : campaignId is { } id ? $"?c={id}" : "");
+    public string Click(long customerId, string target, bool test = false) => $"{Base}/c/{tokens.Create(LinkPurpose.Click, customerId, target: target, test: test)}";
 }

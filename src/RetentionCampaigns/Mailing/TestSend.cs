@@ -21,7 +21,7 @@ public sealed class TestSend(RetentionDb db, TemplateEngine engine, TemplateMode
         public int Status { get; init; } = 400;
     }
 
-    public async Task<TestSendResult> SendAsync(string templateKey, string to, string? customerId, string? locale, CancellationToken ct)
+    public async Task<TestSendResult> SendAsync(string templateKey, string to, string? customerId, string? locale, CancellationToken ct, long? campaignId = null)
     {
         if (!EmailAddress.TryParse(to, null, out var recipientAddress, out var addressError)) throw new Refused("to", addressError!);
         var template = await db.Templates.AsNoTracking().FirstOrDefaultAsync(t => t.Key == templateKey, ct)
@@ -33,9 +33,15 @@ public sealed class TestSend(RetentionDb db, TemplateEngine engine, TemplateMode
         if (locale is not null && !version.Content.ContainsKey(locale))
             throw new Refused("locale", $"The template has no '{locale}' version; it has: {string.Join(", ", version.Content.Keys.Order())}.");
 
-        var (model, tracker) = await models.ForPreviewAsync(version.Content, customerId, locale, ct)
+        Campaigns.CampaignPreview? campaign = null;
+        if (campaignId is { } id)
+            campaign = await Campaigns.CampaignPreview.ForAsync(db, id, shop.Value, clock.GetUtcNow().UtcDateTime, ct)
+                       ?? throw new Refused("campaignId", $"No campaign has the id {id}.") { Status = 404 };
+        var (model, tracker) = await models.ForPreviewAsync(version.Content, customerId, locale, ct, campaign)
                                ?? throw new Refused("customerId", $"No customer has the external id '{customerId}'.") { Status = 404 };
         var rendered = engine.Render(version.Content[model.Customer.Locale], model, tracker);
+        if (template.Kind == TemplateKinds.Marketing && LegalFooter.Missing(rendered, model) is { } missing)
+            throw new Refused("template", missing) { Status = 422 };
         var message = new OutgoingMessage
         {
             From = EmailAddress.Parse(shop.Value.SenderEmail, shop.Value.Name),

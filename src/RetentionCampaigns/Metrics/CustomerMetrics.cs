@@ -44,6 +44,35 @@ public sealed class MetricsOptions
     public int ChurnAfterDays { get; set; } = 180;
     /// <summary>When set, used for CLV instead of the mean lifespan of customers with two or more orders.</summary>
     public double? AverageLifespanYears { get; set; }
+    /// <summary>Four ascending order counts, e.g. "2,3,5,8": F is 1 + the number reached, instead of the rank.</summary>
+    public string? FrequencyThresholds { get; set; }
+    /// <summary>Four ascending amounts in the shop currency (net of refunds), e.g. "50,150,400,1000": the same for M.</summary>
+    public string? MonetaryThresholds { get; set; }
+
+    public IReadOnlyList<long>? FrequencyThresholdValues() => Thresholds(FrequencyThresholds, nameof(FrequencyThresholds))?.Select(v => (long)v).ToList();
+    public IReadOnlyList<decimal>? MonetaryThresholdValues() => Thresholds(MonetaryThresholds, nameof(MonetaryThresholds));
+
+    /// <summary>Null when not set; a configuration error says what is expected.</summary>
+    static List<decimal>? Thresholds(string? text, string name)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = parts.Select(p => decimal.TryParse(p, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : -1).ToList();
+        var whole = name == nameof(FrequencyThresholds);
+        if (values.Count != 4 || values.Any(v => v <= 0 || (whole && v != decimal.Truncate(v)) || decimal.Round(v, 2) != v)
+            || values.Zip(values.Skip(1)).Any(p => p.First >= p.Second))
+            throw new InvalidOperationException($"Metrics:{name} must be four ascending positive {(whole ? "whole numbers" : "amounts")}, e.g. " +
+                $"\"{(whole ? "2,3,5,8" : "50,150,400,1000")}\"; it is \"{text}\".");
+        return values;
+    }
+
+    /// <summary>Checks the thresholds at start-up, so a typo stops the app with the reason instead of the first refresh.</summary>
+    public bool ThresholdsValid()
+    {
+        FrequencyThresholdValues();
+        MonetaryThresholdValues();
+        return true;
+    }
 }
 
 public static class RfmGroups

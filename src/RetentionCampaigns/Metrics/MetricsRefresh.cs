@@ -39,7 +39,8 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
             // - rows written in customer order keep the primary-key inserts at the index's right edge (8.5 s -> 5.4 s).
             if (postgres) await connection.ExecuteAsync("SET jit = off; SET work_mem = '256MB'; SET max_parallel_workers_per_gather = 0", ct: ct);
             await connection.ExecuteAsync("DROP TABLE IF EXISTS refresh_orders; DROP TABLE IF EXISTS refresh_answers", ct: ct);
-            var inLookback = $"ordered_at > {Literal(lookbackStart)}";
+            // "Within the last D days" includes both edges (DOMAIN.md, time windows).
+            var inLookback = $"ordered_at >= {Literal(lookbackStart)}";
             await connection.ExecuteAsync($"""
                 CREATE TEMP TABLE refresh_orders AS
                 SELECT customer_id, COUNT(*) AS order_count, MIN(ordered_at) AS first_order_at, MAX(ordered_at) AS last_order_at,
@@ -58,7 +59,7 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
                        {LatestAnswer(postgres, "try_new_products")} AS try_new,
                        {LatestAnswer(postgres, "recommend")} AS recommend,
                        AVG((csat - 1) * 25.0) AS csat_avg
-                FROM survey_answers WHERE answered_at > {Literal(surveyStart)} AND answered_at <= {Literal(now)}
+                FROM survey_answers WHERE answered_at >= {Literal(surveyStart)} AND answered_at <= {Literal(now)}
                 GROUP BY customer_id
                 """, ct: ct);
 
@@ -69,8 +70,8 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
             var transaction = tx.GetDbTransaction();
             var lifespan = settings.AverageLifespanYears ?? await AverageLifespanYearsAsync(connection, transaction, ct);
             await connection.ExecuteAsync(postgres ? "TRUNCATE customer_metrics" : "DELETE FROM customer_metrics", transaction, ct: ct);
-            var customers = await connection.ExecuteAsync(RefreshSql(postgres), transaction,
-                [("@now", now), ("@churn_days", settings.ChurnAfterDays), ("@lifespan_years", lifespan)], ct);
+            var customers = await connection.ExecuteAsync(RefreshSql(postgres, settings), transaction,
+                [("@now", now), ("@churn_cutoff", now.AddDays(-settings.ChurnAfterDays)), ("@lifespan_years", lifespan)], ct);
             // The table was rewritten whole: fresh statistics keep segment queries on good plans.
             await connection.ExecuteAsync("ANALYZE customer_metrics", transaction, ct: ct);
             await connection.ExecuteAsync("DROP TABLE refresh_orders; DROP TABLE refresh_answers", transaction, ct: ct);
@@ -95,10 +96,13 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
     /// <summary>Mean years between first and last order over customers with at least two orders, as of now.</summary>
     async Task<double?> AverageLifespanYearsAsync(DbConnection connection, DbTransaction tx, CancellationToken ct)
     {
-        var sql = $"SELECT AVG({Days(db.IsPostgres, "last_order_at", "first_order_at")}) / 365.0 FROM refresh_orders WHERE order_count >= 2";
+        var sql = $"SELECT AVG({Days(db.IsPostgres, "last_order_at", "first_order_at")}) / {DaysPerYear} FROM refresh_orders WHERE order_count >= 2";
         await using var command = connection.Command(sql, tx);
         return await command.ExecuteScalarAsync(ct) is { } value and not DBNull ? Convert.ToDouble(value) : null;
     }
+
+    /// <summary>Years are days / 365.25 (DOMAIN.md), for tenure and lifespan alike.</summary>
+    const string DaysPerYear = "365.25";
 
     /// <summary>Fractional days from b to a.</summary>
     static string Days(bool postgres, string a, string b) =>
@@ -133,23 +137,36 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
     }
 
     /// <summary>
-    /// Score 1-5 per distinct value of one dimension, from the customers with orders: rank = 1 + the number of
-    /// customers ranked strictly before (ties share the lowest rank), score = 1 + floor(5 (rank - 1) / n).
-    /// Counting per distinct value replaces a sort of every customer by a sort of the few distinct values.
+    /// Score 1-5 per distinct value of one dimension, from the customers with orders (F and M: with an order in the
+    /// lookback window): rank = 1 + the number of customers ranked strictly before (ties share the lowest rank),
+    /// score = 1 + floor(5 (rank - 1) / n). Counting per distinct value replaces a sort of every customer by a sort
+    /// of the few distinct values.
     /// </summary>
-    static string Scores(string column, string order) => $"""
+    static string Scores(string column, string order, string where = "1 = 1") => $"""
         SELECT {column} AS value,
                1 + (5 * (CAST(SUM(COUNT(*)) OVER (ORDER BY {column} {order}) AS bigint) - COUNT(*))) / CAST(SUM(COUNT(*)) OVER () AS bigint) AS score
-        FROM refresh_orders GROUP BY {column}
+        FROM refresh_orders WHERE {where} GROUP BY {column}
         """;
 
-    static string RefreshSql(bool postgres)
+    /// <summary>F or M by fixed thresholds: 1 + the number of thresholds the value reaches.</summary>
+    static string ThresholdScore(string column, IReadOnlyList<long> thresholds) =>
+        "(1" + string.Concat(thresholds.Select(t => $" + CASE WHEN {column} >= {t.ToString(CultureInfo.InvariantCulture)} THEN 1 ELSE 0 END")) + ")";
+
+    /// <summary>
+    /// F or M of a customer with orders: 1 when none lies in the lookback window; else by thresholds when they are
+    /// configured, or from the rank among the customers with an order in the window (DOMAIN.md, f_score).
+    /// </summary>
+    static string WindowScore(string column, string ranked, IReadOnlyList<long>? thresholds) =>
+        $"CASE WHEN o.customer_id IS NULL THEN NULL WHEN o.frequency = 0 THEN 1 ELSE {(thresholds is null ? $"{ranked}.score" : ThresholdScore($"o.{column}", thresholds))} END";
+
+    static string RefreshSql(bool postgres, MetricsOptions settings)
     {
         var real = postgres ? "double precision" : "REAL";
+        var monetaryThresholds = settings.MonetaryThresholdValues()?.Select(v => (long)(v * 100)).ToList();
         return $"""
             WITH r AS ({Scores("recency_days", "DESC")}),
-            f AS ({Scores("frequency", "ASC")}),
-            m AS ({Scores("monetary", "ASC")})
+            f AS ({Scores("frequency", "ASC", "frequency >= 1")}),
+            m AS ({Scores("monetary", "ASC", "frequency >= 1")})
             INSERT INTO customer_metrics (customer_id, evaluated_at, order_count, first_order_at, last_order_at, recency_days, frequency,
                 monetary_minor, aov_minor, tenure_days, r_score, f_score, m_score, rfm_group, nps_last, nps_category, csat_avg, ces_last,
                 loyalty_score, clv_minor, churned)
@@ -160,14 +177,16 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
                    CAST(COALESCE(buy_again, 0) + COALESCE(try_new, 0) + COALESCE(recommend, 0) AS {real})
                        / NULLIF(CASE WHEN buy_again IS NULL THEN 0 ELSE 1 END + CASE WHEN try_new IS NULL THEN 0 ELSE 1 END
                                 + CASE WHEN recommend IS NULL THEN 0 ELSE 1 END, 0),
-                   aov * (order_count / CASE WHEN tenure_days / 365.0 > 1 THEN tenure_days / 365.0 ELSE 1 END) * CAST(@lifespan_years AS {real}),
-                   COALESCE(recency_days > @churn_days, FALSE)
+                   aov * (order_count / CASE WHEN tenure_days / {DaysPerYear} > 1 THEN tenure_days / {DaysPerYear} ELSE 1 END) * CAST(@lifespan_years AS {real}),
+                   COALESCE(last_order_at < @churn_cutoff, FALSE)
             FROM (
                 SELECT c.id AS customer_id, COALESCE(o.order_count, 0) AS order_count, o.first_order_at, o.last_order_at, o.recency_days,
                        COALESCE(o.frequency, 0) AS frequency, COALESCE(o.monetary, 0) AS monetary,
                        CAST(o.net_all AS {real}) / o.order_count AS aov,
                        {WholeDays(postgres, "@now", "COALESCE(o.first_order_at, c.signed_up_at)")} AS tenure_days,
-                       r.score AS r_score, f.score AS f_score, m.score AS m_score,
+                       r.score AS r_score,
+                       {WindowScore("frequency", "f", settings.FrequencyThresholdValues())} AS f_score,
+                       {WindowScore("monetary", "m", monetaryThresholds)} AS m_score,
                        a.nps_last, a.ces_last, a.csat_avg, a.buy_again, a.try_new, a.recommend
                 FROM customers AS c
                 LEFT JOIN refresh_orders AS o ON o.customer_id = c.id

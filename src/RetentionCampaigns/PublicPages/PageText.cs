@@ -8,6 +8,10 @@ public sealed record PageText
     public required string LinkInvalid { get; init; }
     public required string LinkExpiredTitle { get; init; }
     public required string LinkExpired { get; init; }
+    /// <summary>{0}: the shop.</summary>
+    public required string ContactUs { get; init; }
+    public required string EmailLabel { get; init; }
+    public required string NewLinkButton { get; init; }
     public required string TooManyTitle { get; init; }
     public required string TooMany { get; init; }
     public required string BadRequestTitle { get; init; }
@@ -21,6 +25,9 @@ public sealed record PageText
     public required string AlreadyUnsubscribed { get; init; }
     public required string UnsubscribeBodyMissing { get; init; }
     public required string OrChoosePreferences { get; init; }
+    /// <summary>Shown on every page reached through a test email's or a preview's link.</summary>
+    public required string TestLink { get; init; }
+    public required string TestNothingChanged { get; init; }
 
     public required string PreferencesTitle { get; init; }
     public required string PreferencesIntro { get; init; }
@@ -61,7 +68,11 @@ public sealed record PageText
     public required string ReferralOffer { get; init; }
     /// <summary>{0}: the minimum order.</summary>
     public required string ReferralMinimum { get; init; }
+    /// <summary>{0}: the qualifying minimum (<see cref="ReferralQualifying"/>) or nothing.</summary>
     public required string ReferralHowTo { get; init; }
+    public required string ReferralQualifying { get; init; }
+    /// <summary>A percentage offer's worth, {0} the number.</summary>
+    public required string ReferralPercent { get; init; }
     /// <summary>{0}: shop.</summary>
     public required string ReferralButton { get; init; }
     public required string ReferralUnknownTitle { get; init; }
@@ -79,6 +90,9 @@ public sealed record PageText
         LinkInvalid = "Bitte prüfen Sie, ob der Link vollständig aus der E-Mail übernommen wurde.",
         LinkExpiredTitle = "Dieser Link ist abgelaufen",
         LinkExpired = "Der Link war nur eine begrenzte Zeit gültig. Bitte fordern Sie einen neuen an.",
+        ContactUs = "Fragen? {0} erreichen Sie unter",
+        EmailLabel = "Ihre E-Mail-Adresse",
+        NewLinkButton = "Neuen Link per E-Mail senden",
         TooManyTitle = "Zu viele Anfragen",
         TooMany = "Bitte warten Sie eine Minute und versuchen Sie es dann noch einmal.",
         BadRequestTitle = "Das hat nicht geklappt",
@@ -90,6 +104,8 @@ public sealed record PageText
         AlreadyUnsubscribed = "Sie sind bereits abgemeldet und erhalten keine E-Mails mit Angeboten und Neuigkeiten von uns.",
         UnsubscribeBodyMissing = "Die Abmeldung braucht den Inhalt „List-Unsubscribe=One-Click“. Bitte nutzen Sie die Schaltfläche auf der Abmeldeseite.",
         OrChoosePreferences = "Lieber nur weniger E-Mails? Wählen Sie in Ihren E-Mail-Einstellungen, was und wie oft wir schreiben.",
+        TestLink = "Test: Dieser Link stammt aus einer Test-E-Mail oder Vorschau. Die Seite zeigt, was Kundinnen und Kunden sehen; hier wird nichts geändert.",
+        TestNothingChanged = "Test: Nichts wurde geändert. In einer echten E-Mail wäre diese Aktion jetzt ausgeführt.",
         PreferencesTitle = "Ihre E-Mail-Einstellungen",
         PreferencesIntro = "Hier legen Sie fest, was wir Ihnen an {0} schicken dürfen und wie oft.",
         PurposesLegend = "Einwilligungen",
@@ -135,9 +151,11 @@ public sealed record PageText
         SendFailed = "Wir konnten die Bestätigungs-E-Mail gerade nicht verschicken. Bitte versuchen Sie es in einigen Minuten noch einmal.",
         ReferralTitle = "Schön, dass Sie da sind!",
         ReferralIntro = "Jemand, der gern bei {0} einkauft, hat Ihnen diesen Link geschickt.",
-        ReferralOffer = "Ihr Willkommensgeschenk: {0} auf Ihre erste Bestellung",
-        ReferralMinimum = " ab einem Bestellwert von {0}",
-        ReferralHowTo = "Sie erhalten es nach Ihrer ersten Bestellung, wenn Sie über diesen Link zu uns kommen.",
+        ReferralOffer = "Ihr Willkommensgeschenk: ein Gutschein über {0}",
+        ReferralMinimum = " für eine Bestellung ab {0}",
+        ReferralPercent = "{0} % Rabatt",
+        ReferralHowTo = "Kaufen Sie über diesen Link bei uns ein: Nach Ihrer ersten Bestellung{0} erhalten Sie den Gutschein für Ihren nächsten Einkauf.",
+        ReferralQualifying = " ab {0}",
         ReferralButton = "Zu {0}",
         ReferralUnknownTitle = "Dieser Link ist nicht gültig",
         ReferralUnknown = "Diesen Empfehlungslink kennen wir nicht. Schauen Sie sich trotzdem gern bei {0} um.",
@@ -150,6 +168,9 @@ public sealed record PageText
         LinkInvalid = "Please check that the whole link was copied from the email.",
         LinkExpiredTitle = "This link has expired",
         LinkExpired = "The link was valid for a limited time only. Please ask for a new one.",
+        ContactUs = "Questions? You can reach {0} at",
+        EmailLabel = "Your email address",
+        NewLinkButton = "Email me a new link",
         TooManyTitle = "Too many requests",
         TooMany = "Please wait a minute and try again.",
         BadRequestTitle = "That did not work",
@@ -161,6 +182,8 @@ public sealed record PageText
         AlreadyUnsubscribed = "You are already unsubscribed and receive no emails with offers and news from us.",
         UnsubscribeBodyMissing = "Unsubscribing needs the content \"List-Unsubscribe=One-Click\". Please use the button on the unsubscribe page.",
         OrChoosePreferences = "Just fewer emails? Choose what we send and how often in your email preferences.",
+        TestLink = "Test: this link comes from a test email or a preview. The page shows what customers see; nothing here is changed.",
+        TestNothingChanged = "Test: nothing was changed. In a real email this action would have taken effect now.",
         PreferencesTitle = "Your email preferences",
         PreferencesIntro = "Choose what we may send to {0} and how often.",
         PurposesLegend = "Permissions",
@@ -206,9 +229,11 @@ public sealed record PageText
         SendFailed = "We could not send the confirmation email just now. Please try again in a few minutes.",
         ReferralTitle = "Welcome!",
         ReferralIntro = "Someone who enjoys shopping at {0} sent you this link.",
-        ReferralOffer = "Your welcome gift: {0} off your first order",
-        ReferralMinimum = " of {0} or more",
-        ReferralHowTo = "You get it after your first order when you come to us through this link.",
+        ReferralOffer = "Your welcome gift: a voucher for {0}",
+        ReferralMinimum = " on an order of {0} or more",
+        ReferralPercent = "{0}% off",
+        ReferralHowTo = "Shop with us through this link: after your first order{0} you receive the voucher for your next purchase.",
+        ReferralQualifying = " of {0} or more",
         ReferralButton = "Go to {0}",
         ReferralUnknownTitle = "This link is not valid",
         ReferralUnknown = "We do not know this referral link. You are welcome to look around {0} anyway.",

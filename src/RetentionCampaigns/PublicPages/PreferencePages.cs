@@ -29,6 +29,12 @@ public static class PreferencePages
     {
         if (!PublicEndpoints.TryVerify(http, token, LinkPurpose.Preferences, out var claims, out var failure)) return failure;
         var customer = await db.Customers.AsNoTracking().Where(c => c.Id == claims.CustomerId && c.ErasedAt == null).Select(c => new { c.Email, c.Locale }).FirstOrDefaultAsync(ct);
+        if (customer is null && claims.Test)
+        {
+            // The sample customer of a preview: the page a new subscriber sees.
+            var sample = Templates.SampleModels.For(PublicPage.PreferredLocale(http, shop.Value.DefaultLocale)).Customer;
+            customer = new { sample.Email, sample.Locale };
+        }
         if (customer is null) return Gone(http, shop.Value);
         var text = PageText.For(customer.Locale);
         var consent = await ConsentApi.CurrentStateAsync(db, claims.CustomerId, ct);
@@ -36,6 +42,7 @@ public static class PreferencePages
         var now = clock.GetUtcNow().UtcDateTime;
 
         var body = new StringBuilder();
+        body.Append(PublicPage.TestNote(claims.Test, text));
         body.Append("<p>").Append(PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.PreferencesIntro, PublicPage.MaskEmail(customer.Email)))).Append("</p>");
         body.Append("<form method=\"post\">");
         Fieldset(body, text.PurposesLegend, ConsentVocabulary.Purposes.Select(p => Choice("checkbox", "purpose", p, text.Purposes[p], consent[p].Status == "granted")));
@@ -47,7 +54,7 @@ public static class PreferencePages
             : "";
         Fieldset(body, text.PauseLegend, PauseChoices.Where(p => paused || p != "none").Select(p => Choice("radio", "pause", p, text.Pauses[p], p == "keep")), pauseNote);
         body.Append("<button type=\"submit\">").Append(PublicPage.Encode(text.SaveButton)).Append("</button></form>");
-        body.Append("<form method=\"post\" action=\"").Append(PublicPage.Encode(new Uri(links.Unsubscribe(claims.CustomerId)).AbsolutePath)).Append("\">")
+        body.Append("<form method=\"post\" action=\"").Append(PublicPage.Encode(new Uri(links.Unsubscribe(claims.CustomerId, claims.Test)).AbsolutePath)).Append("\">")
             .Append("<input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\" class=\"secondary\">")
             .Append(PublicPage.Encode(text.UnsubscribeAllButton)).Append("</button></form>");
         return PublicPage.Render(200, text.Locale, shop.Value.Name, text.PreferencesTitle, body.ToString());
@@ -58,6 +65,11 @@ public static class PreferencePages
     {
         if (!PublicEndpoints.TryVerify(http, token, LinkPurpose.Preferences, out var claims, out var failure)) return failure;
         var locale = await db.Customers.Where(c => c.Id == claims.CustomerId && c.ErasedAt == null).Select(c => c.Locale).FirstOrDefaultAsync(ct);
+        if (claims.Test)
+        {
+            var testText = PageText.For(locale ?? PublicPage.PreferredLocale(http, shop.Value.DefaultLocale));
+            return PublicPage.TestActionDone(testText, shop.Value.Name, testText.SavedTitle);
+        }
         if (locale is null) return Gone(http, shop.Value);
         var text = PageText.For(locale);
         var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync(ct) : FormCollection.Empty;
@@ -114,6 +126,6 @@ public static class PreferencePages
     static IResult Gone(HttpContext http, ShopOptions shop)
     {
         var text = PageText.For(PublicPage.PreferredLocale(http, shop.DefaultLocale));
-        return PublicPage.Render(410, text.Locale, shop.Name, text.LinkExpiredTitle, $"<p>{PublicPage.Encode(text.LinkExpired)}</p>");
+        return PublicPage.Render(410, text.Locale, shop.Name, text.LinkExpiredTitle, $"<p>{PublicPage.Encode(text.LinkExpired)}</p>{PublicPage.Contact(text, shop)}");
     }
 }

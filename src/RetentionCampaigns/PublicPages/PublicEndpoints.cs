@@ -91,6 +91,13 @@ public static class PublicEndpoints
         pages.MapPreferencePages();
         pages.MapSignupPages();
         pages.MapReferralLandingPage();
+        // An incomplete or mangled link under a public path gets the same page as a bad token, counted alike.
+        foreach (var prefix in new[] { "/u", "/p", "/c", "/r", "/confirm" })
+            pages.MapMethods(prefix + "/{**rest}", [HttpMethods.Get, HttpMethods.Post], (HttpContext http, IOptions<ShopOptions> shop) =>
+            {
+                http.RequestServices.GetRequiredService<PublicRateLimits>().BadLink(ClientAddress(http));
+                return PublicPage.NotFound(http, shop.Value);
+            });
         return pages;
     }
 
@@ -105,7 +112,7 @@ public static class PublicEndpoints
         }
         http.RequestServices.GetRequiredService<PublicRateLimits>().BadLink(ClientAddress(http));
         var shop = http.RequestServices.GetRequiredService<IOptions<ShopOptions>>().Value;
-        (claims, failurePage) = (null!, PublicPage.BadLink(http, failure, shop.Name, shop.DefaultLocale));
+        (claims, failurePage) = (null!, PublicPage.BadLink(http, failure, shop, purpose));
         return false;
     }
 

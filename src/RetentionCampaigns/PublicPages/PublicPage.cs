@@ -20,6 +20,7 @@ public static class PublicPage
         "label{display:block;padding:.3rem 0}input[type=checkbox],input[type=radio]{width:1.15rem;height:1.15rem;margin-right:.5rem;vertical-align:-.15rem}" +
         "button{font:inherit;font-weight:600;padding:.7rem 1.4rem;border:0;border-radius:6px;background:#0f766e;color:#fff;cursor:pointer}" +
         "button.secondary{background:#fff;color:#0f766e;border:2px solid #0f766e}" +
+        "a.button{display:inline-block;font-weight:600;padding:.7rem 1.4rem;border-radius:6px;background:#0f766e;color:#fff;text-decoration:none}" +
         "button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}" +
         "a{color:#0f5e57}.note{color:#52525b;font-size:.95rem}.done{border-left:4px solid #0f766e;padding-left:.75rem}" +
         "form+form{margin-top:1.5rem}";
@@ -45,14 +46,42 @@ public static class PublicPage
 
     public static string Encode(string text) => Encoder.Encode(text);
 
-    /// <summary>A link that does not verify: not valid (400) or expired (410), in the visitor's language as their browser states it.</summary>
-    public static IResult BadLink(HttpContext http, TokenFailure failure, string shopName, string defaultLocale)
+    /// <summary>The note on a page reached through a test link; empty for a real one.</summary>
+    public static string TestNote(bool test, PageText text) => test ? $"<p class=\"note\" role=\"note\"><strong>{Encode(text.TestLink)}</strong></p>" : "";
+
+    /// <summary>The answer to a test link's action (unsubscribe, save preferences): nothing was changed.</summary>
+    public static IResult TestActionDone(PageText text, string shopName, string title) =>
+        Render(200, text.Locale, shopName, title, $"<p class=\"done\" role=\"status\">{Encode(text.TestNothingChanged)}</p>");
+
+    /// <summary>
+    /// A link that does not verify: not valid (400) or expired (410), in the visitor's language as their browser
+    /// states it, with a way forward: an expired confirmation link offers a fresh one by email; every page names
+    /// the shop's address to write to.
+    /// </summary>
+    public static IResult BadLink(HttpContext http, TokenFailure failure, ShopOptions shop, LinkPurpose? purpose = null)
     {
-        var text = PageText.For(PreferredLocale(http, defaultLocale));
+        var text = PageText.For(PreferredLocale(http, shop.DefaultLocale));
         return failure == TokenFailure.Expired
-            ? Render(410, text.Locale, shopName, text.LinkExpiredTitle, $"<p>{Encode(text.LinkExpired)}</p>")
-            : Render(400, text.Locale, shopName, text.LinkInvalidTitle, $"<p>{Encode(text.LinkInvalid)}</p>");
+            ? Render(410, text.Locale, shop.Name, text.LinkExpiredTitle,
+                $"<p>{Encode(text.LinkExpired)}</p>{(purpose == LinkPurpose.Confirm ? NewLinkForm(text) : "")}{Contact(text, shop)}")
+            : Render(400, text.Locale, shop.Name, text.LinkInvalidTitle, $"<p>{Encode(text.LinkInvalid)}</p>{Contact(text, shop)}");
     }
+
+    /// <summary>A link whose customer is gone, or an address under a public path that is no link at all: a page, never JSON.</summary>
+    public static IResult NotFound(HttpContext http, ShopOptions shop)
+    {
+        var text = PageText.For(PreferredLocale(http, shop.DefaultLocale));
+        return Render(404, text.Locale, shop.Name, text.LinkInvalidTitle, $"<p>{Encode(text.LinkInvalid)}</p>{Contact(text, shop)}");
+    }
+
+    /// <summary>Asks for a fresh confirmation link (the sign-up form: it answers the same whether or not a mail goes out).</summary>
+    public static string NewLinkForm(PageText text) =>
+        $"<form method=\"post\" action=\"/signup\"><label>{Encode(text.EmailLabel)}<br><input type=\"email\" name=\"email\" required autocomplete=\"email\"></label>" +
+        $"<button type=\"submit\">{Encode(text.NewLinkButton)}</button></form>";
+
+    public static string Contact(PageText text, ShopOptions shop) =>
+        $"<p class=\"note\">{Encode(string.Format(System.Globalization.CultureInfo.InvariantCulture, text.ContactUs, shop.Name))} " +
+        $"<a href=\"mailto:{Encode(shop.SenderEmail)}\">{Encode(shop.SenderEmail)}</a></p>";
 
     /// <summary>German or English from the Accept-Language header (first supported wins), else the shop's language.</summary>
     public static string PreferredLocale(HttpContext http, string defaultLocale)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using RetentionCampaigns.Consent;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Links;
+using RetentionCampaigns.Templates;
 
 namespace RetentionCampaigns.PublicPages;
 
@@ -28,13 +29,14 @@ public static class UnsubscribePages
         if (!PublicEndpoints.TryVerify(http, token, LinkPurpose.Unsubscribe, out var claims, out var failure)) return failure;
         var customer = await db.Customers.AsNoTracking().Where(c => c.Id == claims.CustomerId).Select(c => new { c.Email, c.Locale }).FirstOrDefaultAsync(ct);
         var text = PageText.For(customer?.Locale ?? PublicPage.PreferredLocale(http, shop.Value.DefaultLocale));
-        var state = customer is null ? "withdrawn" : (await ConsentApi.CurrentStateAsync(db, claims.CustomerId, ct))["email_marketing"].Status;
-        var preferences = $"<p class=\"note\">{PublicPage.Encode(text.OrChoosePreferences)} <a href=\"{PublicPage.Encode(links.Preferences(claims.CustomerId))}\">{PublicPage.Encode(text.PreferencesTitle)}</a></p>";
+        // A test link shows the page a subscribed customer sees (the sample customer's, when it names none).
+        var state = claims.Test ? "granted" : customer is null ? "withdrawn" : (await ConsentApi.CurrentStateAsync(db, claims.CustomerId, ct))["email_marketing"].Status;
+        var preferences = $"<p class=\"note\">{PublicPage.Encode(text.OrChoosePreferences)} <a href=\"{PublicPage.Encode(links.Preferences(claims.CustomerId, claims.Test))}\">{PublicPage.Encode(text.PreferencesTitle)}</a></p>";
         if (state != "granted")
             return PublicPage.Render(200, text.Locale, shop.Value.Name, text.UnsubscribedTitle, $"<p class=\"done\">{PublicPage.Encode(text.AlreadyUnsubscribed)}</p>{preferences}");
-        var question = string.Format(CultureInfo.InvariantCulture, text.UnsubscribeQuestion, shop.Value.Name, PublicPage.MaskEmail(customer!.Email));
+        var question = string.Format(CultureInfo.InvariantCulture, text.UnsubscribeQuestion, shop.Value.Name, PublicPage.MaskEmail(customer?.Email ?? SampleModels.For(text.Locale).Customer.Email));
         return PublicPage.Render(200, text.Locale, shop.Value.Name, text.UnsubscribeTitle,
-            $"<p>{PublicPage.Encode(question)}</p><form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">" +
+            $"{PublicPage.TestNote(claims.Test, text)}<p>{PublicPage.Encode(question)}</p><form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">" +
             $"<button type=\"submit\">{PublicPage.Encode(text.UnsubscribeButton)}</button></form>{preferences}");
     }
 
@@ -46,6 +48,12 @@ public static class UnsubscribePages
             var locale = await db.Customers.Where(c => c.Id == claims.CustomerId).Select(c => c.Locale).FirstOrDefaultAsync(ct);
             var problem = PageText.For(locale ?? PublicPage.PreferredLocale(http, shop.Value.DefaultLocale));
             return PublicPage.Render(400, problem.Locale, shop.Value.Name, problem.BadRequestTitle, $"<p>{PublicPage.Encode(problem.UnsubscribeBodyMissing)}</p>");
+        }
+        if (claims.Test)
+        {
+            var locale = await db.Customers.Where(c => c.Id == claims.CustomerId).Select(c => c.Locale).FirstOrDefaultAsync(ct);
+            var testText = PageText.For(locale ?? PublicPage.PreferredLocale(http, shop.Value.DefaultLocale));
+            return PublicPage.TestActionDone(testText, shop.Value.Name, testText.UnsubscribedTitle);
         }
         // A customer deleted since the email went out has nothing left to unsubscribe: the answer is the same.
         var (recorded, customerLocale) = await ConsentLedger.WithdrawAsync(db, claims.CustomerId, "email_marketing",

@@ -20,7 +20,9 @@ public static class ReferralLandingPage
 
     public static void MapReferralLandingPage(this RouteGroupBuilder pages) => pages.MapGet("/r/{code}", ShowAsync);
 
-    static async Task<IResult> ShowAsync(string code, long? c, HttpContext http, RetentionDb db, IOptions<ShopOptions> shopOptions,
+    /// <param name="test">A test email's or a preview's link: the page as a friend would see it, with no visit recorded and no cookie set;
+    /// it looks the same for any code, so it tells a guesser nothing.</param>
+    static async Task<IResult> ShowAsync(string code, long? c, string? test, HttpContext http, RetentionDb db, IOptions<ShopOptions> shopOptions,
         IOptions<ReferralOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var shop = shopOptions.Value;
@@ -32,6 +34,12 @@ public static class ReferralLandingPage
         var known = owner is { } referrer && await ReferralEligibility.TakesPartAsync(db, referrer, ct);
         string ShopLink(string href) =>
             $"<p><a class=\"button\" href=\"{PublicPage.Encode(href)}\">{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralButton, shop.Name))}</a></p>";
+        if (test == "1")
+        {
+            var preview = await db.ReferralPrograms.AsNoTracking().FirstOrDefaultAsync(p => p.Active, ct);
+            return PublicPage.Render(200, text.Locale, shop.Name, text.ReferralTitle,
+                PublicPage.TestNote(true, text) + OfferBody(preview, text, shop) + ShopLink(shop.Website));
+        }
         if (!known)
         {
             // A code that was real (its owner left the program) is no guess.
@@ -50,18 +58,27 @@ public static class ReferralLandingPage
         });
 
         var program = await db.ReferralPrograms.AsNoTracking().FirstOrDefaultAsync(p => p.Active, ct);
-        var body = $"<p>{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralIntro, shop.Name))}</p>";
-        if (program is not null)
-            body += $"<p class=\"done\">{PublicPage.Encode(OfferSentence(program.FriendOffer, text, shop.Currency))}</p><p>{PublicPage.Encode(text.ReferralHowTo)}</p>";
         // The cookie is first-party to this host; a shop on another host gets the same value in its link.
         var toShop = shop.Website + (shop.Website.Contains('?') ? "&" : "?") + $"{CookieName}={Uri.EscapeDataString(reference)}";
-        return PublicPage.Render(200, text.Locale, shop.Name, text.ReferralTitle, body + ShopLink(toShop));
+        return PublicPage.Render(200, text.Locale, shop.Name, text.ReferralTitle, OfferBody(program, text, shop) + ShopLink(toShop));
+    }
+
+    static string OfferBody(ReferralProgram? program, PageText text, ShopOptions shop)
+    {
+        var body = $"<p>{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralIntro, shop.Name))}</p>";
+        if (program is null) return body;
+        // The friend's voucher comes after their first qualifying order, for the next one: the page says it in that order.
+        var qualifying = program.QualifyingMinimumMinor > 0
+            ? string.Format(CultureInfo.InvariantCulture, text.ReferralQualifying, LocaleFormat.For(text.Locale).Money(Money.FromMinor(program.QualifyingMinimumMinor, shop.Currency)))
+            : "";
+        return body + $"<p class=\"done\">{PublicPage.Encode(OfferSentence(program.FriendOffer, text, shop.Currency))}</p>" +
+               $"<p>{PublicPage.Encode(string.Format(CultureInfo.InvariantCulture, text.ReferralHowTo, qualifying))}</p>";
     }
 
     static string OfferSentence(CampaignOffer offer, PageText text, string currency)
     {
         var format = LocaleFormat.For(text.Locale);
-        var worth = offer.Value is { } value ? format.Money(new Money(value, currency)) : $"{offer.PercentOff} %";
+        var worth = offer.Value is { } value ? format.Money(new Money(value, currency)) : string.Format(CultureInfo.InvariantCulture, text.ReferralPercent, offer.PercentOff);
         var sentence = string.Format(CultureInfo.InvariantCulture, text.ReferralOffer, worth);
         if (offer.MinimumOrder is { } minimum and > 0)
             sentence += string.Format(CultureInfo.InvariantCulture, text.ReferralMinimum, format.Money(new Money(minimum, currency)));

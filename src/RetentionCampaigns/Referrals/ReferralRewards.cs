@@ -151,10 +151,15 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
             log.LogInformation("No reward notice to customer {Id}: {Why}; the coupon {Code} stands.", referrerId, why, coupon.Code);
             return $"skipped: {why}";
         }
-        var version = await TemplateVersion.CurrentAsync(db, NoticeTemplate, ct);
+        var version = await TemplateVersion.UsableAsync(db, NoticeTemplate, ct);
         var recipient = (await models.BuildAsync([referrerId], version.Content.Keys, null, null, OfferView.For(coupon, shop.Value.Currency), ct,
             new Dictionary<long, IReadOnlyDictionary<string, ConsentState>> { [referrerId] = consent }))[referrerId];
         var rendered = engine.Render(version.Content[recipient.Model.Customer.Locale], recipient.Model, models.ClickTracker(recipient));
+        if (LegalFooter.Missing(rendered, recipient.Model) is { } missing)
+        {
+            log.LogError("The reward notice to customer {Id} was {Missing}.", referrerId, missing);
+            return $"failed: {missing}";
+        }
         var result = await transport.SendAsync(new OutgoingMessage
         {
             From = EmailAddress.Parse(shop.Value.SenderEmail, shop.Value.Name),

@@ -24,7 +24,11 @@ public static class SchedulingSetup
 {
     public static readonly JobKey MetricsRefreshKey = new("metrics-refresh", "system");
 
-    public static IServiceCollection AddScheduling(this IServiceCollection services, IConfiguration configuration)
+    /// <param name="runScheduler">
+    /// False for the CLI verbs: the scheduler is registered (the services that schedule jobs resolve, and the
+    /// container validates) but never started, so a verb takes no jobs.
+    /// </param>
+    public static IServiceCollection AddScheduling(this IServiceCollection services, IConfiguration configuration, bool runScheduler)
     {
         var options = configuration.GetSection("Scheduling").Get<SchedulingOptions>() ?? new SchedulingOptions();
         var shop = configuration.GetSection("Shop").Get<ShopOptions>() ?? new ShopOptions();
@@ -75,6 +79,7 @@ public static class SchedulingSetup
         // Keep a stored trigger as it is: replacing it at start-up would forget a firing missed while every node
         // was down, which must still run once. (A changed cron therefore takes effect by rescheduling, not restart.)
         services.Configure<QuartzOptions>(quartz => quartz.Scheduling.IgnoreDuplicates = true);
+        if (!runScheduler) return services;
         services.AddQuartzHostedService(hosted =>
         {
             hosted.WaitForJobsToComplete = true;

@@ -3,17 +3,34 @@ namespace RetentionCampaigns.Segments;
 public enum FieldType { Number, Text, Bool, Date, Tags }
 
 /// <summary>A field a rule may test: its type and its SQL expression over customers c and customer_metrics m.</summary>
-public sealed record SegmentField(string Name, FieldType Type, string Postgres, string Sqlite)
+/// <param name="Values">For a text field with a closed set of values: a misspelt value is refused instead of selecting nobody.</param>
+public sealed record SegmentField(string Name, FieldType Type, string Postgres, string Sqlite, ValueSet? Values = null)
 {
     public string Sql(bool postgres) => postgres ? Postgres : Sqlite;
 }
 
+/// <summary>The values a field can hold: what a value means in the stored spelling (null when it is none of them), and how to say which are allowed.</summary>
+public sealed record ValueSet(string Allowed, Func<string, string?> Canonical)
+{
+    /// <summary>A fixed list, matched without regard to case and stored as listed.</summary>
+    public static ValueSet Of(IReadOnlyList<string> values) =>
+        new(string.Join(", ", values), value => values.FirstOrDefault(v => v.Equals(value.Trim(), StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>Countries are stored as upper-case ISO 3166-1 alpha-2 codes.</summary>
+    public static readonly ValueSet CountryCode = new("a two-letter ISO 3166 country code such as DE, AT or GB",
+        value => value.Trim() is { Length: 2 } code && code.All(char.IsAsciiLetter) ? code.ToUpperInvariant() : null);
+}
+
 public static class SegmentFields
 {
-    static SegmentField Same(string name, FieldType type, string sql) => new(name, type, sql, sql);
+    static SegmentField Same(string name, FieldType type, string sql, ValueSet? values = null) => new(name, type, sql, sql, values);
+
+    public static readonly string[] NpsCategories = ["promoter", "passive", "detractor", "unknown"];
+    public static readonly string[] ConsentStates = ["granted", "withdrawn", "none"];
 
     static SegmentField Consent(string purpose) => Same($"consent.{purpose}", FieldType.Text,
-        $"COALESCE((SELECT e.status FROM consent_events AS e WHERE e.customer_id = c.id AND e.purpose = '{purpose}' ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 'none')");
+        $"COALESCE((SELECT e.status FROM consent_events AS e WHERE e.customer_id = c.id AND e.purpose = '{purpose}' ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 'none')",
+        ValueSet.Of(ConsentStates));
 
     public static readonly IReadOnlyDictionary<string, SegmentField> Known = new[]
     {
@@ -27,9 +44,9 @@ public static class SegmentFields
         Same("r_score", FieldType.Number, "m.r_score"),
         Same("f_score", FieldType.Number, "m.f_score"),
         Same("m_score", FieldType.Number, "m.m_score"),
-        Same("rfm_group", FieldType.Text, "m.rfm_group"),
+        Same("rfm_group", FieldType.Text, "m.rfm_group", ValueSet.Of(Metrics.RfmGroups.All)),
         Same("nps_last", FieldType.Number, "m.nps_last"),
-        Same("nps_category", FieldType.Text, "COALESCE(m.nps_category, 'unknown')"),
+        Same("nps_category", FieldType.Text, "COALESCE(m.nps_category, 'unknown')", ValueSet.Of(NpsCategories)),
         Same("csat_avg", FieldType.Number, "m.csat_avg"),
         Same("ces_last", FieldType.Number, "m.ces_last"),
         Same("loyalty_score", FieldType.Number, "m.loyalty_score"),
@@ -39,8 +56,8 @@ public static class SegmentFields
         Same("signed_up_at", FieldType.Date, "c.signed_up_at"),
         // From the delivery ledger: "no marketing email for 14 days" is last_marketing_email_at < "14 days ago" or is empty.
         Same("last_marketing_email_at", FieldType.Date, "(SELECT MAX(d.updated_at) FROM deliveries AS d WHERE d.customer_id = c.id AND d.status = 'sent')"),
-        Same("locale", FieldType.Text, "c.locale"),
-        Same("country", FieldType.Text, "c.country"),
+        Same("locale", FieldType.Text, "c.locale", ValueSet.Of(Templates.LocaleFormat.Supported)),
+        Same("country", FieldType.Text, "c.country", ValueSet.CountryCode),
         Same("tags", FieldType.Tags, "c.tags"),
         Consent("email_marketing"), Consent("tracking"), Consent("referral_program"),
     }.ToDictionary(f => f.Name);

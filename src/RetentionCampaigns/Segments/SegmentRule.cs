@@ -134,6 +134,21 @@ public static partial class SegmentRule
             if (Scalar(raw[i], field.Type, itemPath, errors) is { } parsed) values.Add(parsed);
         }
         if (values.Count != raw.Count) return null;
+        if (field.Values is { } set && op is "=" or "!=" or "in" or "not in")
+        {
+            // Every wrong value is named, each at its own path.
+            var wrong = false;
+            for (var i = 0; i < values.Count; i++)
+            {
+                if (set.Canonical((string)values[i]) is { } canonical) values[i] = canonical;
+                else
+                {
+                    errors.Add(values.Count == 1 && op is not ("in" or "not in") ? valuePath : $"{valuePath}[{i}]", $"'{values[i]}' is not a value of {name}; allowed: {set.Allowed}.");
+                    wrong = true;
+                }
+            }
+            if (wrong) return null;
+        }
         if (op == "between" && values[0] is double low && values[1] is double high && low > high)
         { errors.Add(valuePath, "low must not exceed high."); return null; }
         return new ConditionNode(path, field, op, values);

@@ -37,6 +37,12 @@ public static class SegmentsApi
     static async Task<List<SegmentItem>> List(RetentionDb db, CancellationToken ct) =>
         (await db.Segments.AsNoTracking().OrderByDescending(s => s.BuiltIn).ThenBy(s => s.Name).ToListAsync(ct)).Select(AsItem).ToList();
 
+    /// <summary>A rule that is well-formed JSON but means nothing (an unknown field, a misspelt value) is 422; other fields' errors 400.</summary>
+    static ProblemHttpResult Invalid(ValidationErrors errors) =>
+        errors.Messages.Any(m => m.Path.StartsWith("rule", StringComparison.Ordinal))
+            ? errors.ToProblem(422, "The segment's rule is not valid.")
+            : errors.ToProblem(400, "The request has invalid fields.");
+
     static async Task<Results<Ok<SegmentItem>, ProblemHttpResult>> Get(long id, RetentionDb db, CancellationToken ct) =>
         await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct) is { } segment ? TypedResults.Ok(AsItem(segment)) : NotFound(id);
 
@@ -52,7 +58,7 @@ public static class SegmentsApi
         var name = errors.Required("name", input.Name, 100);
         var description = errors.Optional("description", input.Description, 1000);
         SegmentRule.Parse(input.Rule, "rule", errors);
-        if (errors.Any) return errors.ToProblem();
+        if (errors.Any) return Invalid(errors);
         if (await NameTakenAsync(db, name!, null, ct)) return Problems.Conflict("name", $"a segment named '{name}' exists already.");
 
         var now = clock.GetUtcNow().UtcDateTime;
@@ -74,7 +80,7 @@ public static class SegmentsApi
         var name = errors.Optional("name", input.Name, 100);
         var description = errors.Optional("description", input.Description, 1000);
         if (input.Rule is not null) SegmentRule.Parse(input.Rule, "rule", errors);
-        if (errors.Any) return errors.ToProblem();
+        if (errors.Any) return Invalid(errors);
         if (name is not null && await NameTakenAsync(db, name, id, ct)) return Problems.Conflict("name", $"a segment named '{name}' exists already.");
 
         var now = clock.GetUtcNow().UtcDateTime;
@@ -111,11 +117,11 @@ public static class SegmentsApi
         return TypedResults.NoContent();
     }
 
-    static async Task<Results<Ok<SegmentPreview>, ValidationProblem>> PreviewRule(PreviewInput input, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Ok<SegmentPreview>, ValidationProblem, ProblemHttpResult>> PreviewRule(PreviewInput input, RetentionDb db, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var rule = SegmentRule.Parse(input.Rule, "rule", errors);
-        if (rule is null) return errors.ToProblem();
+        if (rule is null) return Invalid(errors);
         return TypedResults.Ok(await PreviewAsync(db, rule, input.Now?.UtcDateTime ?? clock.GetUtcNow().UtcDateTime, ct));
     }
 

@@ -47,7 +47,7 @@ public sealed class ConfirmationMail(RetentionDb db, TemplateEngine engine, Link
     public async Task<SendResult> SendAsync(Signup signup, CancellationToken ct)
     {
         var shop = shopOptions.Value;
-        var version = await TemplateVersion.CurrentAsync(db, TemplateKey, ct);
+        var version = await TemplateVersion.UsableAsync(db, TemplateKey, ct);
         var locale = TemplateModelBuilder.ChooseLocale(signup.Locale, version.Content.Keys, shop.DefaultLocale);
         var format = LocaleFormat.For(locale);
         var model = new TemplateModel

@@ -174,6 +174,7 @@ public static class SignupPages
     static IResult Expired(HttpContext http, ShopOptions shop, string? locale)
     {
         var text = PageText.For(locale ?? PublicPage.PreferredLocale(http, shop.DefaultLocale));
-        return PublicPage.Render(410, text.Locale, shop.Name, text.LinkExpiredTitle, $"<p>{PublicPage.Encode(text.LinkExpired)}</p>");
+        return PublicPage.Render(410, text.Locale, shop.Name, text.LinkExpiredTitle,
+            $"<p>{PublicPage.Encode(text.LinkExpired)}</p>{PublicPage.NewLinkForm(text)}{PublicPage.Contact(text, shop)}");
     }
 }

@@ -31,11 +31,16 @@ public sealed class TemplateVersion
     public List<TemplateFinding> Problems { get; set; } = [];
     public DateTime CreatedAt { get; set; }
 
-    /// <summary>The current version of the template with this key (the built-in ones always exist).</summary>
-    public static Task<TemplateVersion> CurrentAsync(RetentionDb db, string key, CancellationToken ct) =>
+    /// <summary>
+    /// The newest version of the template with this key that passed its checks (the built-in ones always exist and
+    /// pass): a version saved with errors never reaches a customer, and the mails that must go out (confirmations,
+    /// reward notices) keep the last good text meanwhile.
+    /// </summary>
+    public static Task<TemplateVersion> UsableAsync(RetentionDb db, string key, CancellationToken ct) =>
         (from t in db.Templates.AsNoTracking()
-         join v in db.TemplateVersions.AsNoTracking() on new { TemplateId = t.Id, t.Version } equals new { v.TemplateId, v.Version }
-         where t.Key == key
+         join v in db.TemplateVersions.AsNoTracking() on t.Id equals v.TemplateId
+         where t.Key == key && v.Valid
+         orderby v.Version descending
          select v).FirstAsync(ct);
 }
 

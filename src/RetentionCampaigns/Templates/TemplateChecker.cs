@@ -19,6 +19,17 @@ public static class TemplateChecker
         ["referral_url"] = (0, 0),
     };
 
+    /// <summary>What each helper takes and prints, for the vocabulary a template editor shows.</summary>
+    public static readonly IReadOnlyList<HelperDoc> HelperDocs =
+    [
+        new("money", "an amount of money, e.g. offer.value", "the amount in the customer's language: 12,50 € or €12.50", "{{money offer.value}}"),
+        new("date", "a date, then optionally \"short\" or \"long\" (the default)", "the date in the customer's language: 31. Dezember 2026 or 31 December 2026; short: 31.12.2026 or 31/12/2026", "{{date offer.expiresAt \"short\"}}"),
+        new("plural", "a number, the word for one, the word for several", "the number followed by the fitting word, e.g. 3 Bestellungen (the number is printed too)", "{{plural metrics.orderCount \"order\" \"orders\"}}"),
+        new("default", "a value, then the text to print when it is empty", "the value, or the text when the value is empty", "{{default customer.firstName \"there\"}}"),
+        new("link", "an absolute http:// or https:// address in quotes, or a link of the model such as links.shop", "the address, through our click tracking (/c/...) when the customer allows tracking", "{{link \"https://shop.example/sale\"}}"),
+        new("referral_url", "nothing", "the customer's referral link (made on first use); empty when they left the referral program", "{{referral_url}}"),
+    ];
+
     static readonly HashSet<string> BlockHelpers = ["if", "unless", "each", "with"];
     static readonly HashSet<string> DataVariables = ["@index", "@first", "@last", "@key"];
 
@@ -369,3 +380,5 @@ public static class TemplateChecker
         }
     }
 }
+
+public sealed record HelperDoc(string Name, string Arguments, string Output, string Example);

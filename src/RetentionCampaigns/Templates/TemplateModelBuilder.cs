@@ -103,24 +103,48 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
     };
 
     /// <summary>
-    /// The model for a preview or a test email: a real customer's (by external id, shown with the sample offer) or,
-    /// without one, the sample customer in the requested or a template language. Null when the customer is unknown.
+    /// The model for a preview or a test email: a real customer's (by external id) or, without one, the sample
+    /// customer in the requested or a template language, both from the configured shop and with test links: their
+    /// pages show what the customer would see and change nothing (a test email must not unsubscribe anyone).
+    /// With a campaign, its name and its offer (or none); else the sample offer. Null when the customer is unknown.
     /// </summary>
     public async Task<(TemplateModel Model, Func<string, string>? Tracker)?> ForPreviewAsync(IReadOnlyDictionary<string, TemplateContent> content,
-        string? customerExternalId, string? locale, CancellationToken ct)
+        string? customerExternalId, string? locale, CancellationToken ct, Campaigns.CampaignPreview? campaign = null)
     {
+        // A campaign's preview shows its offer, or none; without a campaign, the sample offer shows the coupon block.
+        var offer = campaign is null ? SampleModels.For("de").Offer : campaign.Offer;
+        var shop = shopOptions.Value;
         var templateLocales = content.Keys.ToList();
         if (customerExternalId is null)
         {
-            var chosen = locale ?? ChooseLocale(shopOptions.Value.DefaultLocale, templateLocales, shopOptions.Value.DefaultLocale);
-            return (SampleModels.For(chosen), null);
+            var chosen = locale ?? ChooseLocale(shop.DefaultLocale, templateLocales, shop.DefaultLocale);
+            var sample = SampleModels.For(chosen);
+            // The sample customer has no row: id 0 in its test links, whose pages show the sample's view.
+            return (sample with
+            {
+                Offer = campaign is null ? sample.Offer : campaign.Offer,
+                Campaign = campaign?.View ?? sample.Campaign,
+                Links = TestLinks(0, sample.Links with { Shop = shop.Website, Survey = shop.SurveyUrl }, "SAMPLE"),
+                Sender = new SenderView { Name = shop.Name, Email = shop.SenderEmail, PostalAddress = shop.PostalAddress },
+                Reason = LocaleFormat.For(chosen).Reason(shop.Name, "consent"),
+            }, target => links.Click(0, target, test: true));
         }
         var id = await db.Customers.Where(c => c.ExternalId == customerExternalId).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct);
         if (id is null) return null;
-        var recipient = (await BuildAsync([id.Value], locale is null ? templateLocales : [locale], locale, null, SampleModels.For("de").Offer, ct,
+        var recipient = (await BuildAsync([id.Value], locale is null ? templateLocales : [locale], locale, campaign?.View, offer, ct,
             referralLinks: UsesReferralLink(content.Values)))[id.Value];
-        return (recipient.Model, ClickTracker(recipient));
+        var code = recipient.Model.Links.Referral.Length == 0 ? null
+            : await db.ReferralCodes.Where(c => c.CustomerId == id.Value).Select(c => c.Code).FirstOrDefaultAsync(ct);
+        var model = recipient.Model with { Links = TestLinks(id.Value, recipient.Model.Links, code) };
+        return (model, recipient.TracksClicks ? target => links.Click(id.Value, target, test: true) : null);
     }
+
+    LinksView TestLinks(long customerId, LinksView real, string? referralCode) => real with
+    {
+        Unsubscribe = links.Unsubscribe(customerId, test: true),
+        Preferences = links.Preferences(customerId, test: true),
+        Referral = referralCode is null ? "" : links.Referral(referralCode, test: true),
+    };
 
     /// <summary>Whether the template shows the customer's referral link (so their code must exist).</summary>
     public static bool UsesReferralLink(IEnumerable<TemplateContent> content) =>

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 
 namespace RetentionCampaigns.Templates;
 
@@ -8,7 +9,7 @@ namespace RetentionCampaigns.Templates;
 /// email the sender's postal address, and a subject over 78 characters earns a warning (RFC 5322's line length;
 /// mail clients cut long subjects).
 /// </summary>
-public sealed class TemplateValidator(TemplateEngine engine)
+public sealed partial class TemplateValidator(TemplateEngine engine)
 {
     public const int SubjectWarningLength = 78;
 
@@ -24,12 +25,40 @@ public sealed class TemplateValidator(TemplateEngine engine)
             var partFindings = new List<TemplateFinding>();
             Check(locale, "subject", parts.Subject, html: false, partFindings);
             Check(locale, "html", parts.Html, html: true, partFindings);
+            CheckLinks(locale, parts.Html, partFindings);
             if (parts.Text is not null) Check(locale, "text", parts.Text, html: false, partFindings);
             findings.AddRange(partFindings);
             if (partFindings.Any(f => f.Severity == TemplateFinding.Error)) continue;
             Lint(kind, locale, parts, findings);
         }
-        return findings;
+        // The same problem (an unknown variable used five times, a missing footer) is worth one line per language.
+        return findings.DistinctBy(f => (f.Severity, f.Locale, f.Message)).ToList();
+    }
+
+    [GeneratedRegex(@"\b(?<attribute>href|src)\s*=\s*(?:""(?<value>[^""]*)""|'(?<value>[^']*)')", RegexOptions.IgnoreCase)]
+    private static partial Regex LinkAttribute();
+
+    /// <summary>
+    /// Links written into the HTML itself: an email has no base address, so a relative link leads nowhere, and a
+    /// script or data address is refused by mail clients or worse. Addresses made by expressions are checked where made.
+    /// </summary>
+    static void CheckLinks(string locale, string source, List<TemplateFinding> findings)
+    {
+        foreach (Match match in LinkAttribute().Matches(source))
+        {
+            var value = match.Groups["value"].Value.Trim();
+            if (value.StartsWith("{{", StringComparison.Ordinal) || value.StartsWith('#')) continue;
+            var scheme = value.IndexOf(':') is var colon and > 0 && value[..colon].All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-' or '.') ? value[..colon].ToLowerInvariant() : null;
+            var message = scheme switch
+            {
+                "http" or "https" or "mailto" or "tel" => null,
+                null => $"The link \"{value}\" is relative: an email has no base address, so it leads nowhere. Write an absolute https:// address (or {{{{links.shop}}}}).",
+                _ => $"The link \"{value}\" uses {scheme}:, which emails must not: only https://, http://, mailto: and tel: links are allowed.",
+            };
+            if (message is null) continue;
+            var (line, column) = TemplateChecker.LineAndColumn(source, match.Groups["value"].Index);
+            findings.Add(new(TemplateFinding.Error, locale, "html", line, column, message));
+        }
     }
 
     void Check(string locale, string part, string source, bool html, List<TemplateFinding> findings)

@@ -1,7 +1,9 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using RetentionCampaigns.Api;
+using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Mailing;
@@ -11,9 +13,10 @@ namespace RetentionCampaigns.Templates;
 public sealed record ContentInput(string? Subject, string? Html, string? Text);
 public sealed record TemplateInput(string? Key, string? Name, string? Kind, string? Description, Dictionary<string, ContentInput?>? Content);
 public sealed record CheckInput(string? Kind, Dictionary<string, ContentInput?>? Content);
-public sealed record PreviewRequest(string? CustomerId, string? Locale, int? Version);
-public sealed record TestSendRequest(string? To, string? CustomerId, string? Locale);
-public sealed record UnsavedPreviewRequest(string? Kind, Dictionary<string, ContentInput?>? Content, string? CustomerId, string? Locale);
+/// <param name="CampaignId">Shows the campaign's name and real offer (or none) instead of the sample offer.</param>
+public sealed record PreviewRequest(string? CustomerId, string? Locale, int? Version, long? CampaignId = null);
+public sealed record TestSendRequest(string? To, string? CustomerId, string? Locale, long? CampaignId = null);
+public sealed record UnsavedPreviewRequest(string? Kind, Dictionary<string, ContentInput?>? Content, string? CustomerId, string? Locale, long? CampaignId = null);
 
 public sealed record TemplateSummary(string Key, string Name, string Kind, string? Description, bool BuiltIn, int Version, bool Valid,
     IReadOnlyList<string> Locales, DateTime UpdatedAt);
@@ -22,7 +25,7 @@ public sealed record TemplateDetail(string Key, string Name, string Kind, string
 public sealed record VersionSummary(int Version, bool Valid, int Errors, int Warnings, DateTime CreatedAt);
 public sealed record CheckResult(bool Valid, List<TemplateFinding> Problems);
 public sealed record TemplatePreview(string Locale, string? CustomerId, string Subject, string Html, string Text, List<TemplateFinding> Problems);
-public sealed record TemplateVocabulary(IEnumerable<string> Variables, IEnumerable<string> Helpers, IEnumerable<string> Partials);
+public sealed record TemplateVocabulary(IEnumerable<string> Variables, IEnumerable<HelperDoc> Helpers, IEnumerable<string> Partials);
 
 public static partial class TemplatesApi
 {
@@ -33,7 +36,7 @@ public static partial class TemplatesApi
         var group = api.MapGroup("/templates").WithTags("Templates");
         group.MapGet("/", List).WithSummary("All templates with their current version and whether it is valid.");
         group.MapPost("/", Create).WithSummary("Create a template; it is checked and saved even with errors, but only a valid version can be sent.");
-        group.MapGet("/vocabulary", Vocabulary).WithSummary("The variables, helpers and partials templates may use.");
+        group.MapGet("/vocabulary", Vocabulary).WithSummary("The variables, helpers (with their arguments, output and an example) and partials templates may use.");
         group.MapPost("/check", Check).WithSummary("Check unsaved template content: errors with line and column, and warnings.");
         group.MapPost("/preview", PreviewUnsaved).WithSummary("Render unsaved content for a customer or the sample customer.");
         group.MapGet("/{key}", Get).WithSummary("A template's current version.");
@@ -55,7 +58,7 @@ public static partial class TemplatesApi
     }
 
     static TemplateVocabulary Vocabulary(TemplateEngine engine) =>
-        new(TemplateSchema.Root.Paths(), TemplateChecker.Helpers.Keys.Order(), engine.Partials.Order());
+        new(TemplateSchema.Root.Paths(), TemplateChecker.HelperDocs.OrderBy(h => h.Name, StringComparer.Ordinal), engine.Partials.Order());
 
     static async Task<Results<Created<TemplateDetail>, ValidationProblem, ProblemHttpResult>> Create(
         TemplateInput input, RetentionDb db, TemplateValidator validator, TimeProvider clock, CancellationToken ct)
@@ -149,7 +152,8 @@ public static partial class TemplatesApi
     }
 
     static async Task<Results<Ok<TemplatePreview>, ValidationProblem, ProblemHttpResult>> Preview(
-        string key, PreviewRequest? request, RetentionDb db, TemplateEngine engine, TemplateModelBuilder models, CancellationToken ct)
+        string key, PreviewRequest? request, RetentionDb db, TemplateEngine engine, TemplateModelBuilder models, IOptions<ShopOptions> shop, TimeProvider clock,
+        CancellationToken ct)
     {
         request ??= new PreviewRequest(null, null, null);
         var template = await db.Templates.AsNoTracking().FirstOrDefaultAsync(t => t.Key == key, ct);
@@ -157,31 +161,35 @@ public static partial class TemplatesApi
         var number = request.Version ?? template.Version;
         var version = await db.TemplateVersions.AsNoTracking().FirstOrDefaultAsync(v => v.TemplateId == template.Id && v.Version == number, ct);
         if (version is null) return TypedResults.Problem(title: "Version not found.", detail: $"Template '{key}' has no version {number}.", statusCode: 404);
-        return await RenderPreviewAsync(version.Content, version.Problems, request.CustomerId, request.Locale, db, engine, models, ct);
+        return await RenderPreviewAsync(version.Content, version.Problems, request.CustomerId, request.Locale, request.CampaignId, db, engine, models, shop, clock, ct);
     }
 
     static async Task<Results<Ok<TemplatePreview>, ValidationProblem, ProblemHttpResult>> PreviewUnsaved(
-        UnsavedPreviewRequest request, RetentionDb db, TemplateEngine engine, TemplateValidator validator, TemplateModelBuilder models, CancellationToken ct)
+        UnsavedPreviewRequest request, RetentionDb db, TemplateEngine engine, TemplateValidator validator, TemplateModelBuilder models, IOptions<ShopOptions> shop,
+        TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var kind = Kind(errors, request.Kind, required: false) ?? TemplateKinds.Marketing;
         var content = Content(errors, request.Content, required: true);
         if (errors.Any) return errors.ToProblem();
-        return await RenderPreviewAsync(content!, validator.Validate(kind, content!), request.CustomerId, request.Locale, db, engine, models, ct);
+        return await RenderPreviewAsync(content!, validator.Validate(kind, content!), request.CustomerId, request.Locale, request.CampaignId, db, engine, models, shop, clock, ct);
     }
 
     static async Task<Results<Ok<TemplatePreview>, ValidationProblem, ProblemHttpResult>> RenderPreviewAsync(
-        Dictionary<string, TemplateContent> content, List<TemplateFinding> problems, string? customerId, string? locale,
-        RetentionDb db, TemplateEngine engine, TemplateModelBuilder models, CancellationToken ct)
+        Dictionary<string, TemplateContent> content, List<TemplateFinding> problems, string? customerId, string? locale, long? campaignId,
+        RetentionDb db, TemplateEngine engine, TemplateModelBuilder models, IOptions<ShopOptions> shop, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
+        CampaignPreview? campaign = null;
+        if (campaignId is { } id && (campaign = await CampaignPreview.ForAsync(db, id, shop.Value, clock.GetUtcNow().UtcDateTime, ct)) is null)
+            return TypedResults.Problem(title: "Campaign not found.", detail: $"No campaign has the id {id}.", statusCode: 404);
         if (locale is not null && !content.ContainsKey(locale))
             errors.Add("locale", $"the template has no '{locale}' version; it has: {string.Join(", ", content.Keys.Order())}.");
         var blocking = problems.Where(p => p.Severity == TemplateFinding.Error && (locale is null || p.Locale == locale)).ToList();
         foreach (var problem in blocking) errors.Add(FieldPath(problem), Describe(problem));
         if (errors.Any) return blocking.Count > 0 ? errors.ToProblem(422, "The template has errors and cannot be rendered.") : errors.ToProblem();
 
-        if (await models.ForPreviewAsync(content, customerId, locale, ct) is not var (model, tracker)) return CustomersApi.NotFound(customerId!);
+        if (await models.ForPreviewAsync(content, customerId, locale, ct, campaign) is not var (model, tracker)) return CustomersApi.NotFound(customerId!);
         try
         {
             var message = engine.Render(content[model.Customer.Locale], model, tracker);
@@ -202,7 +210,7 @@ public static partial class TemplatesApi
         if (errors.Any) return errors.ToProblem();
         try
         {
-            return TypedResults.Ok(await testSend.SendAsync(key, to!, request.CustomerId, request.Locale, ct));
+            return TypedResults.Ok(await testSend.SendAsync(key, to!, request.CustomerId, request.Locale, ct, request.CampaignId));
         }
         catch (TestSend.Refused refused)
         {

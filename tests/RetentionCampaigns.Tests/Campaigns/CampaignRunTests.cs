@@ -252,7 +252,7 @@ public sealed class CampaignRunTests
         var bad = await (await app.Api.PostAsJsonAsync("/api/segments/preview", new
         {
             rule = new { field = "received_campaign_at.spring", op = "is empty" },
-        })).ProblemErrorsAsync(400);
+        })).ProblemErrorsAsync(422);
         Assert.Contains("campaign id", bad["rule.field"][0]);
     }
 }

@@ -87,7 +87,7 @@ public sealed class SendingLimitsTests
     }
 
     [Theory, ClassData(typeof(BothStores))]
-    public async Task CancellingARunningCampaignSkipsWhatWasNotSentWithTheReason(DatabaseProvider store)
+    public async Task CancellingARunningCampaignCancelsWhatWasNotSentWithTheReason(DatabaseProvider store)
     {
         await using var app = await RetentionApp.StartAsync(store);
         var (id, run) = await SnapshotAsync(app, 200, new { quietFrom = "", quietUntil = "", ratePerMinute = 1_200 });
@@ -99,7 +99,7 @@ public sealed class SendingLimitsTests
         var ledger = await app.WithDbAsync(db => db.Deliveries.AsNoTracking().Where(d => d.RunId == run.Id).ToListAsync());
         var sent = ledger.Count(d => d.Status == DeliveryStatuses.Sent);
         Assert.Equal(Directory.GetFiles(app.Outbox, "*.eml").Length, sent);
-        Assert.Equal(200 - sent, ledger.Count(d => d.Status == DeliveryStatuses.Skipped && d.Reason == "the campaign was cancelled"));
+        Assert.Equal(200 - sent, ledger.Count(d => d.Status == DeliveryStatuses.Cancelled && d.Reason == "the campaign was cancelled"));
         Assert.Equal(RunStates.Cancelled, (await app.WithDbAsync(db => db.CampaignRuns.SingleAsync(r => r.Id == run.Id))).State);
     }
 }

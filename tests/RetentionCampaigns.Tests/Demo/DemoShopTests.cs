@@ -11,7 +11,7 @@ public sealed class DemoShopTests
     public async Task TheDemoShopIsARealisticShopAndItsKeyWorks(DatabaseProvider store)
     {
         await using var app = await RetentionApp.StartAsync(store);
-        var key = await app.ServiceAsync<DemoShop, string>(demo => demo.SeedAsync(default));
+        var key = (await app.ServiceAsync<DemoShop, DemoShop.Outcome>(demo => demo.SeedAsync(null, default))).Key;
 
         var shape = await app.WithDbAsync(async db => new
         {
@@ -35,9 +35,11 @@ public sealed class DemoShopTests
         Assert.True(shape.Withdrawn > 50);
         Assert.InRange(shape.WithConsent, 3_000, 4_500);
 
-        // Seeding again adds nothing and gives a fresh key.
-        var second = await app.ServiceAsync<DemoShop, string>(demo => demo.SeedAsync(default));
-        Assert.NotEqual(key, second);
+        // Seeding again adds nothing and gives a fresh key in place of the last one.
+        var second = await app.ServiceAsync<DemoShop, DemoShop.Outcome>(demo => demo.SeedAsync(null, default));
+        Assert.True(second.AlreadySeeded);
+        Assert.NotEqual(key, second.Key);
+        key = second.Key;
         Assert.Equal(shape.Revenue, await app.WithDbAsync(db => db.Orders.SumAsync(o => o.AmountMinor)));
 
         using var client = app.CreateClient();
@@ -61,7 +63,7 @@ public sealed class DemoShopTests
         for (var i = 0; i < 2; i++)
         {
             await using var app = await RetentionApp.StartAsync(DatabaseProvider.Sqlite);
-            await app.ServiceAsync<DemoShop, string>(demo => demo.SeedAsync(default));
+            await app.ServiceAsync<DemoShop, DemoShop.Outcome>(demo => demo.SeedAsync(null, default));
             revenue[i] = await app.WithDbAsync(db => db.Orders.SumAsync(o => o.AmountMinor));
         }
         Assert.Equal(revenue[0], revenue[1]);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 using RetentionCampaigns.Data;
 
 namespace RetentionCampaigns.Tests.Links;
@@ -31,7 +32,13 @@ public sealed class ClickTests
         Assert.StartsWith("http://localhost:5080/c/", tracked);
 
         using var browser = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        var path = new Uri(tracked).AbsolutePath;
+        // A preview's link leads on but is a test link: nothing is recorded.
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync(new Uri(tracked).AbsolutePath)).StatusCode);
+        Assert.Empty(await app.WithDbAsync(db => Task.FromResult(db.LinkClicks.ToList())));
+
+        // The link of a real email, as the sender makes it.
+        var t1 = await app.WithDbAsync(db => Task.FromResult(db.Customers.Single(c => c.ExternalId == "T1").Id));
+        var path = new Uri(app.Services.GetRequiredService<RetentionCampaigns.Links.LinkBuilder>().Click(t1, "https://shop.example/sale?x=1")).AbsolutePath;
         var response = await browser.GetAsync(path);
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.Equal("https://shop.example/sale?x=1", response.Headers.Location!.ToString());

@@ -64,9 +64,11 @@ public sealed class MetricsRefreshTests
             var m = await MetricsAsync(app, id);
             scores[id] = (m.GetProperty("rScore").GetInt32(), m.GetProperty("fScore").GetInt32(), m.GetProperty("mScore").GetInt32(), m.GetProperty("rfmGroup").GetString()!);
         }
+        // F and M rank only A, B and C (an order in the window): frequencies B 1, C 1, A 2; monetary B 20, C 80, A 140.
+        // D's only order is outside the window: F 1 and M 1.
         Assert.Equal((3, 4, 4, "Loyal"), scores["A"]);
-        Assert.Equal((2, 2, 2, "Hibernating"), scores["B"]);
-        Assert.Equal((3, 2, 3, "About to sleep"), scores["C"]);
+        Assert.Equal((2, 1, 1, "Hibernating"), scores["B"]);
+        Assert.Equal((3, 1, 2, "About to sleep"), scores["C"]);
         Assert.Equal((1, 1, 1, "Hibernating"), scores["D"]);
 
         var e = await MetricsAsync(app, "E");
@@ -110,9 +112,9 @@ public sealed class MetricsRefreshTests
         await using var app = await ShopAsync(store);
         var result = await (await app.Api.PostAsJsonAsync("/api/metrics/refresh", new { now = Now })).JsonAsync(200);
         // Only A has two orders: lifespan 390 days.
-        var lifespan = 390 / 365.0;
+        var lifespan = 390 / 365.25;
         Assert.Equal(lifespan, result.GetProperty("averageLifespanYears").GetDouble(), 9);
-        // A: aov 170/3, orders per year 3 / (400/365), lifespan 390/365: 170 * 390 / 400 = 165.75
+        // A: aov 170/3, orders per year 3 / (400/365.25), lifespan 390/365.25: 170 * 390 / 400 = 165.75
         Assert.Equal(165.75m, (await MetricsAsync(app, "A")).GetProperty("clv").GetDecimal());
         // B: tenure 200 days counts as one year: 20 * 1 * lifespan
         Assert.Equal(Math.Round(20m * (decimal)lifespan, 2), (await MetricsAsync(app, "B")).GetProperty("clv").GetDecimal());

@@ -141,11 +141,13 @@ public sealed class UnsubscribePageTests
     {
         await using var app = await RetentionApp.StartAsync(store);
         var id = await ConsentingCustomerAsync(app, "U7");
-        var sent = await (await app.Api.PostAsJsonAsync("/api/templates/win-back/test-send", new { to = "u7@example.com", customerId = "U7" })).JsonAsync(200);
-        Assert.NotNull(sent.GetProperty("messageId").GetString());
+        await (await app.Api.PostAsJsonAsync("/api/metrics/refresh", new { })).JsonAsync(200);
+        var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "U7", rule = new { field = "order_count", op = ">=", value = 0 } })).JsonAsync(201);
+        var ledger = await CampaignTestKit.SendOneOffAsync(app, segment.GetProperty("id").GetInt64(), "To U7");
+        Assert.Equal("sent", ledger["U7"].Status);
         var eml = await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(app.Outbox, "*.eml")));
         Assert.Contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n", eml);
-        var url = System.Text.RegularExpressions.Regex.Match(eml, @"List-Unsubscribe: <(http[^>]+)>").Groups[1].Value;
+        var url = System.Text.RegularExpressions.Regex.Match(eml, @"List-Unsubscribe:\s+<(http[^>]+)>").Groups[1].Value;
         using var mailbox = app.CreateClient();
         Assert.Equal(200, (int)(await mailbox.PostAsync(PathOf(url), new StringContent("List-Unsubscribe=One-Click", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"))).StatusCode);
         Assert.Equal("withdrawn", await MarketingStatusAsync(app, id));

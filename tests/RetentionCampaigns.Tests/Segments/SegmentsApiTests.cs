@@ -101,7 +101,7 @@ public sealed class SegmentsApiTests
     {
         await using var app = await RetentionApp.StartAsync(store);
         async Task<string> FirstErrorPath(object rule) =>
-            (await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "x", rule })).ProblemErrorsAsync(400)).Keys.Single();
+            (await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "x", rule })).ProblemErrorsAsync(422)).Keys.Single();
 
         Assert.Equal("rule.all[1].field", await FirstErrorPath(new { all = new object[] { new { field = "frequency", op = ">", value = 1 }, new { field = "shoe_size", op = "=", value = 42 } } }));
         Assert.Equal("rule.any[0].value", await FirstErrorPath(new { any = new object[] { new { field = "frequency", op = ">", value = "many" } } }));
@@ -115,7 +115,7 @@ public sealed class SegmentsApiTests
         object deep = new { field = "frequency", op = ">", value = 1 };
         for (var i = 0; i < 10; i++) deep = new { not = deep };
         Assert.StartsWith("rule.not.not.not.not.not.not.not.not.not", await FirstErrorPath(deep));
-        Assert.Contains("rule", (await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "x" })).ProblemErrorsAsync(400)).Keys);
+        Assert.Contains("rule", (await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "x" })).ProblemErrorsAsync(422)).Keys);
     }
 
     [Theory, ClassData(typeof(BothStores))]

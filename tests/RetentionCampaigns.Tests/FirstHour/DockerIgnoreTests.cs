@@ -1,0 +1,20 @@
+namespace RetentionCampaigns.Tests.FirstHour;
+
+/// <summary>Issue 15, finding 18: the compose build sent the database, the outbox and bin/obj to the Docker daemon.</summary>
+public sealed class DockerIgnoreTests
+{
+    [Fact]
+    public void TheBuildContextLeavesOutLocalStateAndBuildOutput()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "RetentionCampaigns.sln"))) root = root.Parent;
+        Assert.NotNull(root);
+        var path = Path.Combine(root.FullName, ".dockerignore");
+        Assert.True(File.Exists(path), ".dockerignore is missing beside docker-compose.yml");
+        var rules = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToHashSet();
+        foreach (var rule in new[] { "**/bin/", "**/obj/", "**/*.db", "**/*.db-wal", "**/outbox/", ".git/" })
+            Assert.Contains(rule, rules);
+        // What the image is built from stays in the context.
+        Assert.DoesNotContain(rules, r => r.TrimEnd('/') is "src" or "templates" or "**" or "*");
+    }
+}
