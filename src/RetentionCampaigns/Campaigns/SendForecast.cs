@@ -12,10 +12,11 @@ namespace RetentionCampaigns.Campaigns;
 /// </summary>
 public sealed record SendForecast(DateTime At, int Members, int DeferredByQuietHours, DateTime? DeferredUntil, string? Note)
 {
-    /// <summary>When a scheduled campaign sends next (a one-off at its time, a recurring one at its next slot); null for other states.</summary>
+    /// <summary>When a scheduled campaign with quiet hours sends next (a one-off at its time, a recurring one at its next slot); null otherwise.</summary>
     public static DateTime? NextSend(Campaign campaign, DateTime now)
     {
-        if (campaign.State != CampaignStates.Scheduled) return null;
+        // Without quiet hours there is nothing to foretell, and the segment query is not worth its cost on every read.
+        if (campaign.State != CampaignStates.Scheduled || !campaign.Policy.HasQuietHours) return null;
         if (campaign.ScheduleKind == "once") return campaign.SendAt is { } at && at > now ? at : now;
         var cron = new Quartz.CronExpression(campaign.Cron!, TimeZoneInfo.FindSystemTimeZoneById(campaign.TimeZone));
         var from = campaign.ActiveFrom is { } start && start > now ? start : now;

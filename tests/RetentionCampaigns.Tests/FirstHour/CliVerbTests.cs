@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.Tests.Harness;
 
 namespace RetentionCampaigns.Tests.FirstHour;
 
@@ -11,38 +11,6 @@ namespace RetentionCampaigns.Tests.FirstHour;
 /// </summary>
 public sealed class CliVerbTests
 {
-    static string RepositoryRoot
-    {
-        get
-        {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "RetentionCampaigns.sln"))) directory = directory.Parent;
-            return directory?.FullName ?? throw new InvalidOperationException("RetentionCampaigns.sln not found above the test assembly.");
-        }
-    }
-
-    /// <summary>
-    /// The README's command, from the caller's own directory: <c>dotnet run --project .../src/RetentionCampaigns -- VERB</c>,
-    /// with its launch profile. It runs the Release build the test command made (<c>-c Release --no-build</c>) rather
-    /// than compiling a Debug one mid-suite; the profile, environment and working directory are the same.
-    /// </summary>
-    static async Task<(int Exit, string Output)> RunAsync(RetentionApp app, string workingDirectory, params string[] verb)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
-        foreach (var arg in new[] { "run", "--project", Path.Combine(RepositoryRoot, "src", "RetentionCampaigns"), "-c", "Release", "--no-build", "--" }.Concat(verb))
-            start.ArgumentList.Add(arg);
-        start.Environment["Database__Provider"] = app.Provider.ToString();
-        start.Environment["ConnectionStrings__Retention"] = app.ConnectionString;
-        start.Environment["Mail__PickupDirectory"] = app.Outbox;
-        start.Environment.Remove("ASPNETCORE_ENVIRONMENT");
-        start.Environment.Remove("DOTNET_ENVIRONMENT");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return (process.ExitCode, await output + await error);
-    }
-
     [Theory, ClassData(typeof(BothStores))]
     public async Task EveryCliVerbRunsUnderTheReadmesCommandAndReadsFilesFromTheCallersDirectory(DatabaseProvider store)
     {
@@ -50,7 +18,7 @@ public sealed class CliVerbTests
         var caller = Directory.CreateTempSubdirectory("rc-cli-").FullName;
         try
         {
-            var (keyExit, keyOutput) = await RunAsync(app, caller, "apikey", "create", "shop-sync");
+            var (keyExit, keyOutput) = await CliRunner.RunAsync(app, caller, "apikey", "create", "shop-sync");
             Assert.True(keyExit == 0, keyOutput);
             var key = keyOutput.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("rc_", StringComparison.Ordinal));
             using var client = app.CreateClient();
@@ -59,26 +27,26 @@ public sealed class CliVerbTests
 
             await File.WriteAllTextAsync(Path.Combine(caller, "customers.csv"), "external_id,email,first_name,locale\nC1,c1@beispiel.de,Änne,de\n", Encoding.UTF8);
             await File.WriteAllTextAsync(Path.Combine(caller, "orders.csv"), "order_id,customer_id,ordered_at,amount\nO1,C1,2026-05-01T10:00:00Z,42.50\n", Encoding.UTF8);
-            var (customersExit, customersOutput) = await RunAsync(app, caller, "import", "customers", "customers.csv");
+            var (customersExit, customersOutput) = await CliRunner.RunAsync(app, caller, "import", "customers", "customers.csv");
             Assert.True(customersExit == 0, customersOutput);
             Assert.Contains("accepted 1", customersOutput);
-            var (ordersExit, ordersOutput) = await RunAsync(app, caller, "import", "orders", "orders.csv");
+            var (ordersExit, ordersOutput) = await CliRunner.RunAsync(app, caller, "import", "orders", "orders.csv");
             Assert.True(ordersExit == 0, ordersOutput);
 
-            var (metricsExit, metricsOutput) = await RunAsync(app, caller, "metrics", "refresh");
+            var (metricsExit, metricsOutput) = await CliRunner.RunAsync(app, caller, "metrics", "refresh");
             Assert.True(metricsExit == 0, metricsOutput);
             Assert.Contains("Metrics of 1 customers", metricsOutput);
 
-            var (sendExit, sendOutput) = await RunAsync(app, caller, "send-test", "--to", "me@shop.example", "--customer", "C1");
+            var (sendExit, sendOutput) = await CliRunner.RunAsync(app, caller, "send-test", "--to", "me@shop.example", "--customer", "C1");
             Assert.True(sendExit == 0, sendOutput);
             Assert.Single(Directory.GetFiles(app.Outbox, "*.eml"));
             // Finding 16: keys are listed and revoked from the CLI too.
-            var (listExit, listOutput) = await RunAsync(app, caller, "apikey", "list");
+            var (listExit, listOutput) = await CliRunner.RunAsync(app, caller, "apikey", "list");
             Assert.True(listExit == 0, listOutput);
             var row = listOutput.Split('\n').Single(l => l.Contains("shop-sync"));
             Assert.Contains(key[..10], row);
             Assert.Contains("active", row);
-            var (revokeExit, revokeOutput) = await RunAsync(app, caller, "apikey", "revoke", key[..10]);
+            var (revokeExit, revokeOutput) = await CliRunner.RunAsync(app, caller, "apikey", "revoke", key[..10]);
             Assert.True(revokeExit == 0, revokeOutput);
             Assert.Equal(401, (int)(await client.GetAsync("/api/customers")).StatusCode);
 

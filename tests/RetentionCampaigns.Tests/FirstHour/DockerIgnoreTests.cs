@@ -6,10 +6,7 @@ public sealed class DockerIgnoreTests
     [Fact]
     public void TheBuildContextLeavesOutLocalStateAndBuildOutput()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "RetentionCampaigns.sln"))) root = root.Parent;
-        Assert.NotNull(root);
-        var path = Path.Combine(root.FullName, ".dockerignore");
+        var path = Path.Combine(Harness.CliRunner.RepositoryRoot, ".dockerignore");
         Assert.True(File.Exists(path), ".dockerignore is missing beside docker-compose.yml");
         var rules = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToHashSet();
         foreach (var rule in new[] { "**/bin/", "**/obj/", "**/*.db", "**/*.db-wal", "**/outbox/", ".git/" })
