@@ -111,8 +111,6 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
     public async Task<(TemplateModel Model, Func<string, string>? Tracker)?> ForPreviewAsync(IReadOnlyDictionary<string, TemplateContent> content,
         string? customerExternalId, string? locale, CancellationToken ct, Campaigns.CampaignPreview? campaign = null)
     {
-        // A campaign's preview shows its offer, or none; without a campaign, the sample offer shows the coupon block.
-        var offer = campaign is null ? SampleModels.For("de").Offer : campaign.Offer;
         var shop = shopOptions.Value;
         var templateLocales = content.Keys.ToList();
         if (customerExternalId is null)
@@ -122,6 +120,7 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
             // The sample customer has no row: id 0 in its test links, whose pages show the sample's view.
             return (sample with
             {
+                // A campaign's preview shows its offer, or none; without a campaign, the sample offer shows the coupon block.
                 Offer = campaign is null ? sample.Offer : campaign.Offer,
                 Campaign = campaign?.View ?? sample.Campaign,
                 Links = TestLinks(0, sample.Links with { Shop = shop.Website, Survey = shop.SurveyUrl }, "SAMPLE"),
@@ -131,7 +130,8 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
         }
         var id = await db.Customers.Where(c => c.ExternalId == customerExternalId).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct);
         if (id is null) return null;
-        var recipient = (await BuildAsync([id.Value], locale is null ? templateLocales : [locale], locale, campaign?.View, offer, ct,
+        var recipient = (await BuildAsync([id.Value], locale is null ? templateLocales : [locale], locale, campaign?.View,
+            campaign is null ? SampleModels.For("de").Offer : campaign.Offer, ct,
             referralLinks: UsesReferralLink(content.Values)))[id.Value];
         var code = recipient.Model.Links.Referral.Length == 0 ? null
             : await db.ReferralCodes.Where(c => c.CustomerId == id.Value).Select(c => c.Code).FirstOrDefaultAsync(ct);
