@@ -43,6 +43,7 @@ public static class AppSetup
         services.AddRetentionData(builder.Configuration);
         services.AddScoped<CsvImporter>();
         services.AddScoped<DemoShop>();
+        services.AddScoped<Users.UserAccounts>();
         services.AddOptions<MetricsOptions>().BindConfiguration("Metrics").Validate(o => o.ThresholdsValid()).ValidateOnStart();
         services.AddScoped<MetricsRefresh>();
         services.AddScoped<KpiCalculator>();

@@ -17,6 +17,9 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
           RetentionCampaigns apikey create NAME                        create an API key and print it
           RetentionCampaigns apikey list                               list the keys: id, prefix, name, created, last used
           RetentionCampaigns apikey revoke ID|PREFIX                   revoke a key
+          RetentionCampaigns user create EMAIL --role admin|marketer|analyst
+                                                                      create a sign-in for the UI; prints its generated password once
+          RetentionCampaigns user reset-password EMAIL                 give an account a new generated password (printed once)
           RetentionCampaigns import customers FILE                     import a customers CSV
           RetentionCampaigns import orders FILE                        import an orders CSV
           RetentionCampaigns import consents FILE                      import a consent events CSV
@@ -76,6 +79,12 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
                 }
                 await Console.Error.WriteLineAsync($"No active API key has the id or prefix '{idOrPrefix}' (apikey list shows them).");
                 return 1;
+            case ["user", "create", var email, "--role", var role]:
+                return await UserAsync(services, accounts => accounts.CreateAsync(email, role, CancellationToken.None),
+                    created => $"Created {created.User.Role} {created.User.Email} with the password {created.Password} (shown only now)");
+            case ["user", "reset-password", var email]:
+                return await UserAsync(services, accounts => accounts.ResetPasswordAsync(email, CancellationToken.None),
+                    password => $"The new password of {email.Trim().ToLowerInvariant()} is {password} (shown only now)");
             case ["import", var kind, var file] when kind is "customers" or "orders" or "consents":
                 await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
                 return await ImportAsync(services.GetRequiredService<CsvImporter>(), kind, file);
@@ -135,6 +144,21 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
             return 0;
         }
         catch (Mailing.TestSend.Refused refused)
+        {
+            await Console.Error.WriteLineAsync($"{refused.Field}: {refused.Message}");
+            return 1;
+        }
+    }
+
+    static async Task<int> UserAsync<T>(IServiceProvider services, Func<Users.UserAccounts, Task<T>> change, Func<T, string> describe)
+    {
+        await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
+        try
+        {
+            Console.WriteLine(describe(await change(services.GetRequiredService<Users.UserAccounts>())));
+            return 0;
+        }
+        catch (Users.UserAccounts.Refused refused)
         {
             await Console.Error.WriteLineAsync($"{refused.Field}: {refused.Message}");
             return 1;

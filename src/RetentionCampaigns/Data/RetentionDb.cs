@@ -35,6 +35,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<ConsentEvent> ConsentEvents => Set<ConsentEvent>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<Demo.DemoSeed> DemoShop => Set<Demo.DemoSeed>();
+    public DbSet<Users.User> Users => Set<Users.User>();
     public DbSet<ImportRun> ImportRuns => Set<ImportRun>();
     public DbSet<CustomerMetrics> CustomerMetrics => Set<CustomerMetrics>();
     public DbSet<MetricsRun> MetricsRuns => Set<MetricsRun>();
