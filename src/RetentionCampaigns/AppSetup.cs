@@ -103,13 +103,17 @@ public static class AppSetup
             .GetAwaiter().GetResult();
     }
 
+    const int BufferedJsonBody = 1024 * 1024;
+
     public static void MapRetentionCampaigns(this WebApplication app)
     {
         app.UseExceptionHandler();
         // A JSON body with a wrongly typed field is read a second time to name every wrong field (BadRequestHandler).
+        // Kept in memory, and only for bodies up to 1 MB: a large batch is not copied to a temporary file for that.
         app.Use((context, next) =>
         {
-            if (context.Request.HasJsonContentType()) context.Request.EnableBuffering();
+            if (context.Request.ContentLength is > 0 and <= BufferedJsonBody && context.Request.HasJsonContentType())
+                context.Request.EnableBuffering(BufferedJsonBody);
             return next(context);
         });
         app.UseStatusCodePages();
