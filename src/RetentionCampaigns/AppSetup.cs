@@ -30,6 +30,7 @@ using RetentionCampaigns.Privacy;
 using RetentionCampaigns.Referrals;
 using RetentionCampaigns.Signups;
 using RetentionCampaigns.Templates;
+using RetentionCampaigns.Users;
 
 namespace RetentionCampaigns;
 
@@ -79,9 +80,7 @@ public static class AppSetup
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.Configure<JsonOptions>(o => o.SerializerOptions.AllowTrailingCommas = true);
         services.AddSingleton<ApiKeyUsage>();
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        services.AddAuthorization();
+        services.AddSignIn();
         services.AddOpenApi(OpenApiSetup.Configure);
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
     }
@@ -123,7 +122,8 @@ public static class AppSetup
         app.MapOpenApi();
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthReportJson.WriteAsync });
         app.MapPublicPages();
-        var api = app.MapGroup("/api").RequireAuthorization();
+        app.MapRazorPages();
+        var api = app.MapGroup("/api").RequireAuthorization(SignInSetup.ApiPolicy);
         api.MapCustomers();
         api.MapOrders();
         api.MapSurveyAnswers();
@@ -162,8 +162,9 @@ sealed class StartupTasks(IServiceScopeFactory scopes, CommandLine command, IHos
             if (demo.AlreadySeeded) Console.WriteLine("The demo shop is already seeded (from an earlier start); a fresh demo API key replaces the last one.");
             // Segments read the metrics: have them from the first request on.
             else await scope.ServiceProvider.GetRequiredService<MetricsRefresh>().RunAsync(null, ct);
-            // Printed once the server listens, after the framework's start-up lines: the lines a newcomer needs stand last.
-            lifetime.ApplicationStarted.Register(() => DemoBanner.Print(server, demo.Key));
+            var password = await scope.ServiceProvider.GetRequiredService<UserAccounts>().DemoAdminPasswordAsync(ct);
+            // Printed once the server listens: the lines a newcomer needs, set apart from the log.
+            lifetime.ApplicationStarted.Register(() => DemoBanner.Print(server, demo.Key, UserAccounts.DemoAdmin, password));
         }
     }
 

@@ -234,16 +234,17 @@ public sealed class DemoSeed
     public DateTime? CompletedAt { get; set; }
 }
 
-/// <summary>What a newcomer needs after <c>--demo</c>: where the app is and the key to its API, set apart from the log.</summary>
+/// <summary>What a newcomer needs after <c>--demo</c>: where the app is, the sign-in and the key to its API, set apart from the log.</summary>
 public static class DemoBanner
 {
-    public static void Print(IServer server, string key)
+    public static void Print(IServer server, string key, string email, string password)
     {
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var rule = new string('=', 72);
         Console.WriteLine();
         Console.WriteLine(rule);
         Console.WriteLine($"The demo shop is ready at {addresses.FirstOrDefault() ?? "(no address)"}");
+        Console.WriteLine($"Demo sign-in: {email} / {password}");
         Console.WriteLine($"Demo API key: {key}");
         Console.WriteLine("Try it: curl -H \"Authorization: Bearer <key>\" <address>/api/kpis");
         Console.WriteLine(rule);

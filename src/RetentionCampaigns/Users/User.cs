@@ -68,6 +68,12 @@ public sealed class UserAccounts(RetentionDb db, TimeProvider clock)
         return (user, password);
     }
 
+    public const string DemoAdmin = "demo@example.com";
+
+    /// <summary>The demo shop's admin sign-in, with a fresh password on every start (only the hash is kept).</summary>
+    public async Task<string> DemoAdminPasswordAsync(CancellationToken ct) =>
+        await db.Users.AnyAsync(u => u.Email == DemoAdmin, ct) ? await ResetPasswordAsync(DemoAdmin, ct) : (await CreateAsync(DemoAdmin, UserRoles.Admin, ct)).Password;
+
     /// <summary>Gives the account a new generated password (shown once).</summary>
     public async Task<string> ResetPasswordAsync(string? email, CancellationToken ct)
     {
@@ -78,6 +84,22 @@ public sealed class UserAccounts(RetentionDb db, TimeProvider clock)
         (user.PasswordHash, user.PasswordChangedAt, user.UpdatedAt) = (Hasher.HashPassword(user, password), now, now);
         await db.SaveChangesAsync(ct);
         return password;
+    }
+
+    public const int MinPasswordLength = 12;
+
+    /// <summary>A person's own new password, after their current one; null when done, else the field and what is wrong.</summary>
+    public async Task<(string Field, string Message)?> ChangePasswordAsync(long userId, string? current, string? chosen, CancellationToken ct)
+    {
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == userId && u.DisabledAt == null, ct);
+        if (user is null || string.IsNullOrEmpty(current) || Hasher.VerifyHashedPassword(user, user.PasswordHash, current) == PasswordVerificationResult.Failed)
+            return ("Current", "This is not your current password.");
+        if (chosen is null || chosen.Length < MinPasswordLength) return ("New", $"Choose at least {MinPasswordLength} characters.");
+        if (chosen == current) return ("New", "Choose a password other than the current one.");
+        var now = clock.GetUtcNow().UtcDateTime;
+        (user.PasswordHash, user.PasswordChangedAt, user.UpdatedAt) = (Hasher.HashPassword(user, chosen), now, now);
+        await db.SaveChangesAsync(ct);
+        return null;
     }
 
     /// <summary>The active account with this address and password, or null (unknown, wrong password or disabled alike).</summary>

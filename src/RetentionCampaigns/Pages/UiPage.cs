@@ -1,0 +1,47 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Mvc.Filters;
+
+namespace RetentionCampaigns.Pages;
+
+/// <summary>
+/// The marketer UI's one style sheet, inline and allowed by its hash: the pages load nothing from anywhere else
+/// (no fonts, scripts or images from third-party hosts) and run no inline script.
+/// </summary>
+public static class UiPage
+{
+    public const string StyleSheet =
+        "body{margin:0;background:#f4f4f5;color:#18181b;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}" +
+        "header{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;justify-content:space-between;padding:.75rem 1.25rem;background:#0f766e;color:#fff}" +
+        "header a{color:#fff}header form{display:inline}nav ul{display:flex;gap:1rem;list-style:none;margin:0;padding:0}" +
+        "main{max-width:72rem;margin:1.5rem auto;padding:0 1.25rem}h1{font-size:1.6rem;margin:0 0 1rem}" +
+        ".tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:1rem}" +
+        ".tile{background:#fff;border-radius:8px;padding:1rem}.tile .value{font-size:1.8rem;font-weight:700}.tile .basis{color:#52525b;font-size:.9rem}" +
+        "form.card{background:#fff;border-radius:8px;padding:1.5rem;max-width:26rem}label{display:block;margin:0 0 1rem;font-weight:600}" +
+        "input{display:block;width:100%;box-sizing:border-box;margin-top:.3rem;padding:.55rem;font:inherit;border:1px solid #a1a1aa;border-radius:6px}" +
+        "button{font:inherit;font-weight:600;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#0f766e;color:#fff;cursor:pointer}" +
+        "header button{background:#fff;color:#0f766e}.error{color:#b91c1c;font-weight:400;display:block;margin-top:.25rem}" +
+        "a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}" +
+        ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}";
+
+    public static readonly string ContentSecurityPolicy =
+        $"default-src 'self'; script-src 'self'; style-src 'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(StyleSheet)))}'; " +
+        "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+}
+
+/// <summary>The security headers of every UI page.</summary>
+public sealed class UiHeaders : IAsyncPageFilter
+{
+    public Task OnPageHandlerSelectionAsync(PageHandlerSelectedContext context) => Task.CompletedTask;
+
+    public Task OnPageHandlerExecutionAsync(PageHandlerExecutingContext context, PageHandlerExecutionDelegate next)
+    {
+        var headers = context.HttpContext.Response.Headers;
+        headers.ContentSecurityPolicy = UiPage.ContentSecurityPolicy;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "same-origin";
+        headers.CacheControl = "no-store";
+        return next();
+    }
+}

@@ -1,0 +1,80 @@
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authorization;
+using RetentionCampaigns.ApiKeys;
+
+namespace RetentionCampaigns.Users;
+
+/// <summary>
+/// Sign-in for the marketer UI beside the API keys: a policy scheme sends requests with a Bearer header to the
+/// API keys and everything else to the session cookie. The API itself takes API keys only (a cookie carries no
+/// protection against cross-site requests there); the pages take the cookie, with antiforgery on every form.
+/// </summary>
+public static class SignInSetup
+{
+    public const string Scheme = "app", CookieName = "rc_session";
+    public const string SignedIn = "signed-in", CanChange = "can-change", AdminOnly = "admin-only";
+
+    public static void AddSignIn(this IServiceCollection services)
+    {
+        services.AddAuthentication(Scheme)
+            .AddPolicyScheme(Scheme, "API key or signed-in user", options => options.ForwardDefaultSelector = context =>
+                context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                    ? ApiKeyAuthenticationHandler.SchemeName
+                    : CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddCookie(options =>
+            {
+                options.Cookie.Name = CookieName;
+                options.Cookie.HttpOnly = true;
+                options.Cookie.SameSite = SameSiteMode.Lax;
+                options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                options.LoginPath = "/account/sign-in";
+                options.LogoutPath = "/account/sign-out";
+                options.AccessDeniedPath = "/account/denied";
+                options.ExpireTimeSpan = TimeSpan.FromHours(8);
+                options.SlidingExpiration = true;
+            });
+        services.AddAuthorizationBuilder()
+            .AddPolicy(SignedIn, policy => policy.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme).RequireAuthenticatedUser())
+            .AddPolicy(CanChange, policy => policy.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme)
+                .RequireRole(UserRoles.Admin, UserRoles.Marketer))
+            .AddPolicy(AdminOnly, policy => policy.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme).RequireRole(UserRoles.Admin));
+        services.AddSingleton<SignInAttempts>();
+        services.AddRazorPages(options =>
+        {
+            options.Conventions.AuthorizeFolder("/", SignedIn);
+            options.Conventions.AllowAnonymousToPage("/Account/SignIn");
+            options.Conventions.ConfigureFilter(new Pages.UiHeaders());
+        });
+    }
+
+    /// <summary>The API's own policy: API keys only.</summary>
+    public static AuthorizationPolicy ApiPolicy { get; } =
+        new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build();
+
+    public static ClaimsPrincipal Principal(User user) => new(new ClaimsIdentity(
+    [
+        new Claim(ClaimTypes.NameIdentifier, user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new Claim(ClaimTypes.Name, user.Email),
+        new Claim(ClaimTypes.Role, user.Role),
+    ], CookieAuthenticationDefaults.AuthenticationScheme));
+}
+
+/// <summary>Sign-in attempts per client address and per account: a handful a minute, so guessing passwords is slow.</summary>
+public sealed class SignInAttempts : IDisposable
+{
+    readonly PartitionedRateLimiter<string> limiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetFixedWindowLimiter(key,
+        _ => new FixedWindowRateLimiterOptions { PermitLimit = 5, Window = TimeSpan.FromMinutes(1), QueueLimit = 0, AutoReplenishment = true }));
+
+    public bool TryAttempt(string clientAddress, string email)
+    {
+        using var byAddress = limiter.AttemptAcquire("ip:" + clientAddress);
+        using var byAccount = limiter.AttemptAcquire("user:" + email.Trim().ToLowerInvariant());
+        return byAddress.IsAcquired && byAccount.IsAcquired;
+    }
+
+    public void Dispose() => limiter.Dispose();
+}

@@ -1,0 +1,100 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Mvc.Testing;
+using RetentionCampaigns.Data;
+using RetentionCampaigns.Users;
+
+namespace RetentionCampaigns.Tests.Pages;
+
+/// <summary>Issue 16, foundation: signing in to the marketer UI beside the API keys.</summary>
+public sealed partial class SignInTests
+{
+    [GeneratedRegex(@"name=""__RequestVerificationToken"" type=""hidden"" value=""(?<token>[^""]+)""")]
+    private static partial Regex AntiforgeryToken();
+
+    /// <summary>A browser: keeps cookies, follows no redirects (the tests look at them).</summary>
+    static HttpClient Browser(RetentionApp app) => app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+
+    static async Task<HttpResponseMessage> PostFormAsync(HttpClient browser, string path, Dictionary<string, string> fields, bool withToken = true)
+    {
+        var page = await (await browser.GetAsync(path)).Content.ReadAsStringAsync();
+        if (withToken) fields["__RequestVerificationToken"] = AntiforgeryToken().Match(page).Groups["token"].Value;
+        return await browser.PostAsync(path, new FormUrlEncodedContent(fields));
+    }
+
+    static Task<HttpResponseMessage> SignInAsync(HttpClient browser, string email, string password) =>
+        PostFormAsync(browser, "/account/sign-in", new() { ["Email"] = email, ["Password"] = password });
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task AMarketerSignsInSeesTheDashboardAndSignsOut(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var (_, password) = await app.ServiceAsync<UserAccounts, (User, string)>(a => a.CreateAsync("mara@shop.example", UserRoles.Marketer, default));
+        using var browser = Browser(app);
+
+        var anonymous = await browser.GetAsync("/");
+        Assert.Equal(HttpStatusCode.Redirect, anonymous.StatusCode);
+        Assert.StartsWith("/account/sign-in", anonymous.Headers.Location!.OriginalString.Replace("http://localhost", ""));
+
+        var signedIn = await SignInAsync(browser, "Mara@Shop.Example", password);
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        Assert.Contains(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith(SignInSetup.CookieName + "=") && c.Contains("httponly", StringComparison.OrdinalIgnoreCase));
+
+        var dashboard = await browser.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+        var html = await dashboard.Content.ReadAsStringAsync();
+        Assert.Contains("mara@shop.example (marketer)", html);
+        Assert.Contains("Churn rate", html);
+        Assert.DoesNotContain("<script", html);
+        Assert.DoesNotContain("unsafe-inline", dashboard.Headers.GetValues("Content-Security-Policy").Single());
+
+        // The API takes API keys only, not the session.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("/api/customers")).StatusCode);
+
+        var signedOut = await SignOutAsync(browser, html);
+        Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/")).StatusCode);
+    }
+
+    static async Task<HttpResponseMessage> SignOutAsync(HttpClient browser, string page)
+    {
+        var token = AntiforgeryToken().Match(page).Groups["token"].Value;
+        return await browser.PostAsync("/account/sign-out", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }));
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task AWrongPasswordIsToldBesideTheFieldAFormWithoutItsTokenIsRefusedAndGuessingIsSlowedDown(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var (_, password) = await app.ServiceAsync<UserAccounts, (User, string)>(a => a.CreateAsync("ana@shop.example", UserRoles.Analyst, default));
+        using var browser = Browser(app);
+
+        var wrong = await SignInAsync(browser, "ana@shop.example", "not-it");
+        Assert.Equal(HttpStatusCode.OK, wrong.StatusCode);
+        Assert.Contains("id=\"password-error\" class=\"error field-validation-error\"", await wrong.Content.ReadAsStringAsync());
+
+        var forged = await PostFormAsync(browser, "/account/sign-in", new() { ["Email"] = "ana@shop.example", ["Password"] = password }, withToken: false);
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+
+        for (var i = 0; i < 4; i++) await SignInAsync(browser, "ana@shop.example", "still-not-it");
+        var limited = await SignInAsync(browser, "ana@shop.example", password);
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.Contains("Too many attempts", await limited.Content.ReadAsStringAsync());
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task APasswordIsChangedWithTheCurrentOneAndTheOldOneStopsWorking(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var (_, password) = await app.ServiceAsync<UserAccounts, (User, string)>(a => a.CreateAsync("adam@shop.example", UserRoles.Admin, default));
+        using var browser = Browser(app);
+        await SignInAsync(browser, "adam@shop.example", password);
+
+        var tooShort = await PostFormAsync(browser, "/account/password", new() { ["Current"] = password, ["New"] = "short", ["Repeat"] = "short" });
+        Assert.Contains("at least 12 characters", await tooShort.Content.ReadAsStringAsync());
+        var changed = await PostFormAsync(browser, "/account/password", new() { ["Current"] = password, ["New"] = "a much longer secret", ["Repeat"] = "a much longer secret" });
+        Assert.Contains("Your password is changed.", await changed.Content.ReadAsStringAsync());
+        Assert.Null(await app.ServiceAsync<UserAccounts, User?>(a => a.VerifyAsync("adam@shop.example", password, default)));
+        Assert.NotNull(await app.ServiceAsync<UserAccounts, User?>(a => a.VerifyAsync("adam@shop.example", "a much longer secret", default)));
+    }
+}
