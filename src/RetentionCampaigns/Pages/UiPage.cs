@@ -18,6 +18,7 @@ public static class UiPage
         ".tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:1rem}" +
         ".tile{background:#fff;border-radius:8px;padding:1rem}.tile .value{font-size:1.8rem;font-weight:700}.tile .basis{color:#52525b;font-size:.9rem}" +
         "form.card{background:#fff;border-radius:8px;padding:1.5rem;max-width:26rem}label{display:block;margin:0 0 1rem;font-weight:600}" +
+        "select{display:block;margin-top:.3rem;padding:.5rem;font:inherit}form.card+form.card,form.card+h2{margin-top:1.5rem}" +
         "input{display:block;width:100%;box-sizing:border-box;margin-top:.3rem;padding:.55rem;font:inherit;border:1px solid #a1a1aa;border-radius:6px}" +
         "button{font:inherit;font-weight:600;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#0f766e;color:#fff;cursor:pointer}" +
         "header button{background:#fff;color:#0f766e}.error{color:#b91c1c;font-weight:400;display:block;margin-top:.25rem}" +

@@ -43,6 +43,9 @@ public static class SignInSetup
                 .RequireRole(UserRoles.Admin, UserRoles.Marketer))
             .AddPolicy(AdminOnly, policy => policy.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme).RequireRole(UserRoles.Admin));
         services.AddSingleton<SignInAttempts>();
+        services.AddLocalization();
+        // Umlauts and other letters stay readable in the pages' HTML; markup characters are still encoded.
+        services.AddWebEncoders(options => options.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         services.AddRazorPages(options =>
         {
             options.Conventions.AuthorizeFolder("/", SignedIn);
@@ -50,6 +53,24 @@ public static class SignInSetup
             options.Conventions.ConfigureFilter(new Pages.UiHeaders());
         });
     }
+
+    /// <summary>
+    /// The UI's language: the user's own choice (a claim), else the browser's, else the shop's. Only for the UI: the
+    /// API and the public pages format their own text (and choose their language by the customer).
+    /// </summary>
+    public static void UseUiLanguage(this WebApplication app)
+    {
+        var shop = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ShopOptions>>().Value;
+        string[] cultures = ["de", "en"];
+        var options = new RequestLocalizationOptions().SetDefaultCulture(shop.DefaultLocale == "en" ? "en" : "de")
+            .AddSupportedCultures(cultures).AddSupportedUICultures(cultures);
+        options.RequestCultureProviders.Insert(0, new Microsoft.AspNetCore.Localization.CustomRequestCultureProvider(context =>
+            Task.FromResult(context.User.FindFirst(LocaleClaim)?.Value is { } locale ? new Microsoft.AspNetCore.Localization.ProviderCultureResult(locale) : null)));
+        string[] notUi = ["/api", "/openapi", "/health", "/u", "/p", "/c", "/r", "/confirm", "/signup"];
+        app.UseWhen(context => !notUi.Any(prefix => context.Request.Path.StartsWithSegments(prefix)), ui => ui.UseRequestLocalization(options));
+    }
+
+    public const string LocaleClaim = "locale";
 
     /// <summary>The API's own policy: API keys only.</summary>
     public static AuthorizationPolicy ApiPolicy { get; } =
@@ -60,6 +81,7 @@ public static class SignInSetup
         new Claim(ClaimTypes.NameIdentifier, user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         new Claim(ClaimTypes.Name, user.Email),
         new Claim(ClaimTypes.Role, user.Role),
+        .. user.Locale is { } locale ? [new Claim(LocaleClaim, locale)] : Array.Empty<Claim>(),
     ], CookieAuthenticationDefaults.AuthenticationScheme));
 }
 

@@ -94,12 +94,23 @@ public sealed class UserAccounts(RetentionDb db, TimeProvider clock)
         var user = await db.Users.FirstOrDefaultAsync(u => u.Id == userId && u.DisabledAt == null, ct);
         if (user is null || string.IsNullOrEmpty(current) || Hasher.VerifyHashedPassword(user, user.PasswordHash, current) == PasswordVerificationResult.Failed)
             return ("Current", "This is not your current password.");
-        if (chosen is null || chosen.Length < MinPasswordLength) return ("New", $"Choose at least {MinPasswordLength} characters.");
+        // The messages are the UI's text keys; {0} is the minimum length.
+        if (chosen is null || chosen.Length < MinPasswordLength) return ("New", "Choose at least {0} characters.");
         if (chosen == current) return ("New", "Choose a password other than the current one.");
         var now = clock.GetUtcNow().UtcDateTime;
         (user.PasswordHash, user.PasswordChangedAt, user.UpdatedAt) = (Hasher.HashPassword(user, chosen), now, now);
         await db.SaveChangesAsync(ct);
         return null;
+    }
+
+    /// <summary>The UI's language for this person: de, en, or null for the browser's.</summary>
+    public async Task<User?> SetLocaleAsync(long userId, string? locale, CancellationToken ct)
+    {
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == userId && u.DisabledAt == null, ct);
+        if (user is null) return null;
+        (user.Locale, user.UpdatedAt) = (locale is "de" or "en" ? locale : null, clock.GetUtcNow().UtcDateTime);
+        await db.SaveChangesAsync(ct);
+        return user;
     }
 
     /// <summary>The active account with this address and password, or null (unknown, wrong password or disabled alike).</summary>

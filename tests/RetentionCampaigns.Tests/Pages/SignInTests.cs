@@ -17,7 +17,7 @@ public sealed partial class SignInTests
 
     static async Task<HttpResponseMessage> PostFormAsync(HttpClient browser, string path, Dictionary<string, string> fields, bool withToken = true)
     {
-        var page = await (await browser.GetAsync(path)).Content.ReadAsStringAsync();
+        var page = await (await browser.GetAsync(path.Split('?')[0])).Content.ReadAsStringAsync();
         if (withToken) fields["__RequestVerificationToken"] = AntiforgeryToken().Match(page).Groups["token"].Value;
         return await browser.PostAsync(path, new FormUrlEncodedContent(fields));
     }
@@ -43,8 +43,14 @@ public sealed partial class SignInTests
         var dashboard = await browser.GetAsync("/");
         Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
         var html = await dashboard.Content.ReadAsStringAsync();
-        Assert.Contains("mara@shop.example (marketer)", html);
-        Assert.Contains("Churn rate", html);
+        // No browser language: the shop's (German).
+        Assert.Contains("<html lang=\"de\">", html);
+        Assert.Contains("mara@shop.example (Marketing)", html);
+        Assert.Contains("Abwanderungsrate", html);
+        browser.DefaultRequestHeaders.AcceptLanguage.ParseAdd("en-GB");
+        var english = await (await browser.GetAsync("/")).Content.ReadAsStringAsync();
+        Assert.Contains("mara@shop.example (marketer)", english);
+        Assert.Contains("Churn rate", english);
         Assert.DoesNotContain("<script", html);
         Assert.DoesNotContain("unsafe-inline", dashboard.Headers.GetValues("Content-Security-Policy").Single());
 
@@ -79,7 +85,7 @@ public sealed partial class SignInTests
         for (var i = 0; i < 4; i++) await SignInAsync(browser, "ana@shop.example", "still-not-it");
         var limited = await SignInAsync(browser, "ana@shop.example", password);
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
-        Assert.Contains("Too many attempts", await limited.Content.ReadAsStringAsync());
+        Assert.Contains("Zu viele Versuche", await limited.Content.ReadAsStringAsync());
     }
 
     [Theory, ClassData(typeof(BothStores))]
@@ -90,11 +96,30 @@ public sealed partial class SignInTests
         using var browser = Browser(app);
         await SignInAsync(browser, "adam@shop.example", password);
 
+        browser.DefaultRequestHeaders.AcceptLanguage.ParseAdd("en");
         var tooShort = await PostFormAsync(browser, "/account/password", new() { ["Current"] = password, ["New"] = "short", ["Repeat"] = "short" });
-        Assert.Contains("at least 12 characters", await tooShort.Content.ReadAsStringAsync());
+        Assert.Contains("Choose at least 12 characters.", await tooShort.Content.ReadAsStringAsync());
         var changed = await PostFormAsync(browser, "/account/password", new() { ["Current"] = password, ["New"] = "a much longer secret", ["Repeat"] = "a much longer secret" });
         Assert.Contains("Your password is changed.", await changed.Content.ReadAsStringAsync());
         Assert.Null(await app.ServiceAsync<UserAccounts, User?>(a => a.VerifyAsync("adam@shop.example", password, default)));
         Assert.NotNull(await app.ServiceAsync<UserAccounts, User?>(a => a.VerifyAsync("adam@shop.example", "a much longer secret", default)));
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task TheUiSpeaksTheLanguageAPersonChoseElseTheirBrowsers(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var (_, password) = await app.ServiceAsync<UserAccounts, (User, string)>(a => a.CreateAsync("lea@shop.example", UserRoles.Analyst, default));
+        using var browser = Browser(app);
+        browser.DefaultRequestHeaders.AcceptLanguage.ParseAdd("de-DE");
+        await SignInAsync(browser, "lea@shop.example", password);
+        Assert.Contains("Übersicht", await (await browser.GetAsync("/")).Content.ReadAsStringAsync());
+
+        var chosen = await PostFormAsync(browser, "/account/password?handler=Language", new() { ["Language"] = "en" });
+        Assert.Equal(HttpStatusCode.Redirect, chosen.StatusCode);
+        var english = await (await browser.GetAsync("/")).Content.ReadAsStringAsync();
+        Assert.Contains("<html lang=\"en\">", english);
+        Assert.Contains("Dashboard", english);
+        Assert.Equal("en", await app.WithDbAsync(db => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Users.Select(u => u.Locale))));
     }
 }
