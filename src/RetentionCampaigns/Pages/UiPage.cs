@@ -23,6 +23,9 @@ public static class UiPage
         "button{font:inherit;font-weight:600;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#0f766e;color:#fff;cursor:pointer}" +
         "header button{background:#fff;color:#0f766e}.error{color:#b91c1c;font-weight:400;display:block;margin-top:.25rem}" +
         "a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}" +
+        "table{border-collapse:collapse;width:100%;background:#fff;border-radius:8px;margin:0 0 1.5rem}th,td{text-align:left;padding:.5rem .75rem;border-bottom:1px solid #e4e4e7;vertical-align:top}" +
+        "div.card{background:#fff;border-radius:8px;padding:1rem 1.5rem;margin:0 0 1.5rem;border-left:4px solid #0f766e}code{font-size:1rem;word-break:break-all}" +
+        "button.danger{background:#b91c1c}td form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}" +
         ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}";
 
     public static readonly string ContentSecurityPolicy =

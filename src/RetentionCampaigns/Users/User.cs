@@ -103,6 +103,17 @@ public sealed class UserAccounts(RetentionDb db, TimeProvider clock)
         return null;
     }
 
+    public Task<List<User>> ListAsync(CancellationToken ct) => db.Users.AsNoTracking().OrderBy(u => u.Email).ToListAsync(ct);
+
+    /// <summary>Disables or enables an account; a disabled one cannot sign in. An admin cannot disable their own account.</summary>
+    public async Task<bool> SetDisabledAsync(long userId, bool disabled, long actingUserId, CancellationToken ct)
+    {
+        if (disabled && userId == actingUserId) return false;
+        var now = clock.GetUtcNow().UtcDateTime;
+        return await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(u => u
+            .SetProperty(x => x.DisabledAt, disabled ? now : null).SetProperty(x => x.UpdatedAt, now), ct) == 1;
+    }
+
     /// <summary>The UI's language for this person: de, en, or null for the browser's.</summary>
     public async Task<User?> SetLocaleAsync(long userId, string? locale, CancellationToken ct)
     {
