@@ -26,6 +26,9 @@ public static class UiPage
         "table{border-collapse:collapse;width:100%;background:#fff;border-radius:8px;margin:0 0 1.5rem}th,td{text-align:left;padding:.5rem .75rem;border-bottom:1px solid #e4e4e7;vertical-align:top}" +
         "div.card{background:#fff;border-radius:8px;padding:1rem 1.5rem;margin:0 0 1.5rem;border-left:4px solid #0f766e}code{font-size:1rem;word-break:break-all}" +
         "button.danger{background:#b91c1c}td form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}" +
+        "table.grid td{width:18%}table.grid td span{display:block;font-size:.85rem;color:#3f3f46}table.grid caption{text-align:left;padding:.5rem .75rem}" +
+        ".shade-1{background:#f0fdfa}.shade-2{background:#ccfbf1}.shade-3{background:#99f6e4}.shade-4{background:#5eead4}.shade-5{background:#2dd4bf}" +
+        "h2{margin:2rem 0 .75rem}" +
         ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}";
 
     public static readonly string ContentSecurityPolicy =
