@@ -1,32 +1,16 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.EntityFrameworkCore;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.Tests.Harness;
 using RetentionCampaigns.Users;
 
 namespace RetentionCampaigns.Tests.Pages;
 
 /// <summary>Issue 16, dashboard: the RFM grid and the metrics refresh.</summary>
-public sealed partial class DashboardTests
+public sealed class DashboardTests
 {
-    [GeneratedRegex(@"name=""__RequestVerificationToken"" type=""hidden"" value=""(?<token>[^""]+)""")]
-    private static partial Regex AntiforgeryToken();
-
-    static async Task<(HttpClient Browser, string Page)> SignedInAsync(RetentionApp app, string email, string role)
-    {
-        var (_, password) = await app.ServiceAsync<UserAccounts, (User, string)>(a => a.CreateAsync(email, role, default));
-        var browser = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
-        browser.DefaultRequestHeaders.AcceptLanguage.ParseAdd("en");
-        var form = await (await browser.GetAsync("/account/sign-in")).Content.ReadAsStringAsync();
-        await browser.PostAsync("/account/sign-in", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["Email"] = email, ["Password"] = password, ["__RequestVerificationToken"] = AntiforgeryToken().Match(form).Groups["token"].Value,
-        }));
-        return (browser, await (await browser.GetAsync("/")).Content.ReadAsStringAsync());
-    }
-
     [Theory, ClassData(typeof(BothStores))]
     public async Task TheDashboardShowsTheRfmGridAndAMarketerButNotAnAnalystRefreshesTheMetrics(DatabaseProvider store)
     {
@@ -36,22 +20,22 @@ public sealed partial class DashboardTests
         var orders = Enumerable.Range(1, 4).Select(i => new { externalId = $"DO{i}", customerId = $"D{i}", orderedAt = DateTimeOffset.UtcNow.AddDays(-i * 60), amount = 25m }).ToArray();
         await (await app.Api.PostAsJsonAsync("/api/orders/batch", new { orders })).JsonAsync(200);
 
-        var (analyst, analystPage) = await SignedInAsync(app, "ana@shop.example", UserRoles.Analyst);
+        var (analyst, analystPage) = await UiBrowser.SignedInAsync(app, "ana@shop.example", UserRoles.Analyst);
         Assert.Contains("The metrics were never computed.", analystPage);
         Assert.DoesNotContain("Refresh the metrics now", analystPage);
         var refused = await analyst.PostAsync("/?handler=Refresh", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["__RequestVerificationToken"] = AntiforgeryToken().Match(analystPage).Groups["token"].Value,
+            ["__RequestVerificationToken"] = UiBrowser.AntiforgeryToken(analystPage),
         }));
         // Refused by the server (the cookie scheme answers a forbidden request with the "not allowed" page).
         Assert.Equal(HttpStatusCode.Redirect, refused.StatusCode);
         Assert.StartsWith("/account/denied", refused.Headers.Location!.PathAndQuery);
         Assert.Equal(0, await app.WithDbAsync(db => db.MetricsRuns.CountAsync()));
 
-        var (marketer, marketerPage) = await SignedInAsync(app, "mara@shop.example", UserRoles.Marketer);
+        var (marketer, marketerPage) = await UiBrowser.SignedInAsync(app, "mara@shop.example", UserRoles.Marketer);
         var refreshed = await marketer.PostAsync("/?handler=Refresh", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["__RequestVerificationToken"] = AntiforgeryToken().Match(marketerPage).Groups["token"].Value,
+            ["__RequestVerificationToken"] = UiBrowser.AntiforgeryToken(marketerPage),
         }));
         Assert.Equal(HttpStatusCode.Redirect, refreshed.StatusCode);
         Assert.Equal(1, await app.WithDbAsync(db => db.MetricsRuns.CountAsync()));

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.EntityFrameworkCore;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.Tests.Harness;
 using RetentionCampaigns.Users;
 
 namespace RetentionCampaigns.Tests.Pages;
@@ -10,28 +10,13 @@ namespace RetentionCampaigns.Tests.Pages;
 /// <summary>Issue 16, settings: an admin manages API keys and users; nobody else can, whatever they send.</summary>
 public sealed partial class SettingsTests
 {
-    [GeneratedRegex(@"name=""__RequestVerificationToken"" type=""hidden"" value=""(?<token>[^""]+)""")]
-    private static partial Regex AntiforgeryToken();
-
     [GeneratedRegex(@"<code>(?<secret>[^<]+)</code>")]
     private static partial Regex Shown();
 
-    static async Task<HttpClient> SignedInAsync(RetentionApp app, string email, string role)
-    {
-        var (_, password) = await app.ServiceAsync<UserAccounts, (User, string)>(a => a.CreateAsync(email, role, default));
-        var browser = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
-        browser.DefaultRequestHeaders.AcceptLanguage.ParseAdd("en");
-        var signedIn = await PostAsync(browser, "/account/sign-in", "/account/sign-in", new() { ["Email"] = email, ["Password"] = password });
-        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
-        return browser;
-    }
+    static async Task<HttpClient> SignedInAsync(RetentionApp app, string email, string role) => (await UiBrowser.SignedInAsync(app, email, role)).Browser;
 
-    static async Task<HttpResponseMessage> PostAsync(HttpClient browser, string tokenFrom, string path, Dictionary<string, string> fields)
-    {
-        var page = await (await browser.GetAsync(tokenFrom)).Content.ReadAsStringAsync();
-        fields["__RequestVerificationToken"] = AntiforgeryToken().Match(page).Groups["token"].Value;
-        return await browser.PostAsync(path, new FormUrlEncodedContent(fields));
-    }
+    static Task<HttpResponseMessage> PostAsync(HttpClient browser, string tokenFrom, string path, Dictionary<string, string> fields) =>
+        UiBrowser.PostFormAsync(browser, tokenFrom, path, fields);
 
     [Theory, ClassData(typeof(BothStores))]
     public async Task AnAdminCreatesAndRevokesAnApiKeyAndInvitesAndDisablesAUser(DatabaseProvider store)

@@ -1,24 +1,20 @@
 using System.Net;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Mvc.Testing;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.Tests.Harness;
 using RetentionCampaigns.Users;
 
 namespace RetentionCampaigns.Tests.Pages;
 
 /// <summary>Issue 16, foundation: signing in to the marketer UI beside the API keys.</summary>
-public sealed partial class SignInTests
+public sealed class SignInTests
 {
-    [GeneratedRegex(@"name=""__RequestVerificationToken"" type=""hidden"" value=""(?<token>[^""]+)""")]
-    private static partial Regex AntiforgeryToken();
-
-    /// <summary>A browser: keeps cookies, follows no redirects (the tests look at them).</summary>
-    static HttpClient Browser(RetentionApp app) => app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+    static HttpClient Browser(RetentionApp app) => UiBrowser.Create(app);
 
     static async Task<HttpResponseMessage> PostFormAsync(HttpClient browser, string path, Dictionary<string, string> fields, bool withToken = true)
     {
         var page = await (await browser.GetAsync(path.Split('?')[0])).Content.ReadAsStringAsync();
-        if (withToken) fields["__RequestVerificationToken"] = AntiforgeryToken().Match(page).Groups["token"].Value;
+        if (withToken) fields["__RequestVerificationToken"] = UiBrowser.AntiforgeryToken(page);
         return await browser.PostAsync(path, new FormUrlEncodedContent(fields));
     }
 
@@ -64,7 +60,7 @@ public sealed partial class SignInTests
 
     static async Task<HttpResponseMessage> SignOutAsync(HttpClient browser, string page)
     {
-        var token = AntiforgeryToken().Match(page).Groups["token"].Value;
+        var token = UiBrowser.AntiforgeryToken(page);
         return await browser.PostAsync("/account/sign-out", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }));
     }
 
