@@ -21,6 +21,7 @@ using RetentionCampaigns.Mailing;
 using RetentionCampaigns.Scheduling;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Orders;
+using RetentionCampaigns.Pages;
 using RetentionCampaigns.Preferences;
 using RetentionCampaigns.PublicPages;
 using RetentionCampaigns.Segments;
@@ -52,6 +53,7 @@ public static class AppSetup
             .Configure<IConfiguration>((options, configuration) => options.PublicBaseUrl = configuration["PublicBaseUrl"] ?? options.PublicBaseUrl);
         services.AddSingleton(LoadLinkTokens);
         services.AddSingleton<LinkBuilder>();
+        services.AddSingleton<UiFormat>();
         services.AddOptions<PublicPageOptions>().BindConfiguration("PublicPages");
         services.AddSingleton<PublicRateLimits>();
         services.AddOptions<PreferenceOptions>().BindConfiguration("Preferences");
@@ -115,6 +117,7 @@ public static class AppSetup
                 context.Request.EnableBuffering(BufferedJsonBody);
             return next(context);
         });
+        app.UseUiAssets();
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -21,6 +21,9 @@ public sealed class ValidationErrors
         list.Add(message);
     }
 
+    /// <summary>The messages about one field (a form shows them beside it).</summary>
+    public IEnumerable<string> For(string path) => errors.TryGetValue(path, out var messages) ? messages : [];
+
     public IEnumerable<(string Path, string Message)> Messages => errors.SelectMany(e => e.Value.Select(m => (e.Key, m)));
 
     public void Clear()

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.FileProviders;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Mvc.Filters;
@@ -29,6 +30,16 @@ public static class UiPage
         "table.grid td{width:18%}table.grid td span{display:block;font-size:.85rem;color:#3f3f46}table.grid caption{text-align:left;padding:.5rem .75rem}" +
         ".shade-1{background:#f0fdfa}.shade-2{background:#ccfbf1}.shade-3{background:#99f6e4}.shade-4{background:#5eead4}.shade-5{background:#2dd4bf}" +
         "h2{margin:2rem 0 .75rem}" +
+        "form.filters{display:flex;flex-wrap:wrap;gap:.75rem 1rem;align-items:flex-end;background:#fff;border-radius:8px;padding:1rem;margin:0 0 1rem}" +
+        "form.filters label{margin:0;flex:1 1 11rem}form.filters label:first-child{flex:3 1 18rem}.hint,.sub{display:block;color:#52525b;font-size:.85rem;font-weight:400}" +
+        "select{width:100%;border:1px solid #a1a1aa;border-radius:6px;background:#fff}textarea{width:100%;box-sizing:border-box;font:14px/1.4 ui-monospace,monospace;padding:.5rem}" +
+        ".chips{display:flex;flex-wrap:wrap;gap:.5rem;list-style:none;padding:0}.chips li,.chip{background:#ccfbf1;border-radius:999px;padding:.2rem .8rem}" +
+        "dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;background:#fff;border-radius:8px;padding:1rem 1.5rem}dl.facts dt{font-weight:600}dl.facts dd{margin:0}" +
+        "ol.timeline{list-style:none;padding:0;background:#fff;border-radius:8px}ol.timeline li{padding:.5rem 1rem;border-bottom:1px solid #e4e4e7}ol.timeline time{color:#52525b;margin-right:.75rem}ol.timeline span{display:block}" +
+        ".count{color:#52525b;font-weight:400}.label{color:#52525b}.breadcrumb ol{display:flex;flex-wrap:wrap;gap:.5rem;list-style:none;padding:0;margin:0 0 .5rem;font-size:.9rem}" +
+        ".breadcrumb li+li::before{content:'/';margin-right:.5rem;color:#71717a}" +
+        "select:focus-visible,textarea:focus-visible,summary:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}" +
+        "@media (max-width:40rem){table{display:block;overflow-x:auto}header{padding:.5rem}nav ul{flex-wrap:wrap}}" +
         ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}";
 
     public static readonly string ContentSecurityPolicy =
@@ -51,4 +62,22 @@ public sealed class UiHeaders : IAsyncPageFilter
         headers.CacheControl = "no-store";
         return next();
     }
+}
+
+/// <summary>
+/// The UI's scripts under /assets: our own and the two npm libraries, embedded in the assembly by the build, so the
+/// app serves them wherever it runs. Revalidated by ETag rather than cached blindly: an upgrade shows at once.
+/// </summary>
+public static class UiAssets
+{
+    public static void UseUiAssets(this WebApplication app) => app.UseStaticFiles(new StaticFileOptions
+    {
+        FileProvider = new EmbeddedFileProvider(typeof(UiAssets).Assembly, "RetentionCampaigns.assets"),
+        RequestPath = "/assets",
+        OnPrepareResponse = context =>
+        {
+            context.Context.Response.Headers.CacheControl = "no-cache";
+            context.Context.Response.Headers.XContentTypeOptions = "nosniff";
+        },
+    });
 }

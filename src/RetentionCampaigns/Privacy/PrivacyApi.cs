@@ -7,6 +7,7 @@ using RetentionCampaigns.Data;
 using RetentionCampaigns.Orders;
 using RetentionCampaigns.Surveys;
 using RetentionCampaigns.Suppressions;
+using RetentionCampaigns.Users;
 
 namespace RetentionCampaigns.Privacy;
 
@@ -47,15 +48,23 @@ public static class PrivacyApi
         return api;
     }
 
-    static string Actor(HttpContext http) => $"api key {http.User.Identity?.Name ?? "(unnamed)"}";
+    static string Actor(HttpContext http) => Actors.Of(http.User);
 
     static async Task<Results<JsonHttpResult<object>, ProblemHttpResult>> Export(string externalId, HttpContext http, RetentionDb db,
         SuppressionList suppressions, TimeProvider clock, CancellationToken ct)
     {
+        if (await ExportAsync(db, suppressions, externalId, Actor(http), clock.GetUtcNow().UtcDateTime, ct) is not { } document)
+            return CustomersApi.NotFound(externalId);
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"customer-{Uri.EscapeDataString(externalId)}.json\"";
+        return TypedResults.Json(document);
+    }
+
+    /// <summary>Everything stored about one customer, logged in the audit log; null when there is no such customer.</summary>
+    public static async Task<object?> ExportAsync(RetentionDb db, SuppressionList suppressions, string externalId, string actor, DateTime now, CancellationToken ct)
+    {
         var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.ExternalId == externalId, ct);
-        if (customer is null) return CustomersApi.NotFound(externalId);
+        if (customer is null) return null;
         var id = customer.Id;
-        var now = clock.GetUtcNow().UtcDateTime;
 
         var orders = await db.Orders.AsNoTracking().Include(o => o.Lines).Where(o => o.CustomerId == id).OrderBy(o => o.OrderedAt).ToListAsync(ct);
         var answers = await db.SurveyAnswers.AsNoTracking().Where(a => a.CustomerId == id).OrderBy(a => a.AnsweredAt).ToListAsync(ct);
@@ -85,10 +94,10 @@ public static class PrivacyApi
                 coupon = r.ReferrerId == id ? r.ReferrerCoupon : r.FriendCoupon })
             .ToListAsync(ct);
 
-        db.AuditLog.Add(new AuditEntry { OccurredAt = now, Actor = Actor(http), Action = AuditActions.Export, CustomerId = id, Subject = externalId });
+        db.AuditLog.Add(new AuditEntry { OccurredAt = now, Actor = actor, Action = AuditActions.Export, CustomerId = id, Subject = externalId });
         await db.SaveChangesAsync(ct);
 
-        object document = new
+        return new
         {
             exportedAt = now,
             customer = new
@@ -107,8 +116,6 @@ public static class PrivacyApi
             coupons,
             referral = new { code = referralCode, referrals },
         };
-        http.Response.Headers.ContentDisposition = $"attachment; filename=\"customer-{Uri.EscapeDataString(externalId)}.json\"";
-        return TypedResults.Json(document);
     }
 
     static async Task<Results<Ok<ErasureResult>, ProblemHttpResult>> Erase(string externalId, HttpContext http, RetentionDb db,

@@ -16,6 +16,8 @@ public sealed class Segment
     public required string Rule { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+    /// <summary>Who made the last change: a user's e-mail or "api key NAME" (null before migration 0020).</summary>
+    public string? UpdatedBy { get; set; }
 }
 
 public sealed class SegmentVersion
@@ -24,6 +26,7 @@ public sealed class SegmentVersion
     public int Version { get; set; }
     public required string Rule { get; set; }
     public DateTime CreatedAt { get; set; }
+    public string? CreatedBy { get; set; }
 }
 
 /// <summary>The segments every shop starts with; read-only, kept in step with this code at start-up.</summary>

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using RetentionCampaigns.Api;
 using RetentionCampaigns.Customers;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.Users;
 
 namespace RetentionCampaigns.Segments;
 
@@ -38,7 +39,7 @@ public static class SegmentsApi
         (await db.Segments.AsNoTracking().OrderByDescending(s => s.BuiltIn).ThenBy(s => s.Name).ToListAsync(ct)).Select(AsItem).ToList();
 
     /// <summary>A rule that is well-formed JSON but means nothing (an unknown field, a misspelt value) is 422; other fields' errors 400.</summary>
-    static ProblemHttpResult Invalid(ValidationErrors errors) =>
+    internal static ProblemHttpResult Invalid(ValidationErrors errors) =>
         errors.Messages.Any(m => m.Path.StartsWith("rule", StringComparison.Ordinal))
             ? errors.ToProblem(422, "The segment's rule is not valid.")
             : errors.ToProblem(400, "The request has invalid fields.");
@@ -51,51 +52,20 @@ public static class SegmentsApi
             ? TypedResults.Ok(found)
             : TypedResults.Problem(title: "Version not found.", detail: $"Segment {id} has no version {version}.", statusCode: 404);
 
-    static async Task<Results<Created<SegmentItem>, ValidationProblem, ProblemHttpResult>> Create(
-        SegmentInput input, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Created<SegmentItem>, ProblemHttpResult>> Create(
+        SegmentInput input, HttpContext http, RetentionDb db, TimeProvider clock, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var name = errors.Required("name", input.Name, 100);
-        var description = errors.Optional("description", input.Description, 1000);
-        SegmentRule.Parse(input.Rule, "rule", errors);
-        if (errors.Any) return Invalid(errors);
-        if (await NameTakenAsync(db, name!, null, ct)) return Problems.Conflict("name", $"a segment named '{name}' exists already.");
-
-        var now = clock.GetUtcNow().UtcDateTime;
-        var segment = new Segment { Name = name!, Description = description, Version = 1, Rule = input.Rule!.Value.GetRawText(), CreatedAt = now, UpdatedAt = now };
-        db.Segments.Add(segment);
-        await db.SaveChangesAsync(ct);
-        db.SegmentVersions.Add(new SegmentVersion { SegmentId = segment.Id, Version = 1, Rule = segment.Rule, CreatedAt = now });
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Created($"/api/segments/{segment.Id}", AsItem(segment));
+        var saved = await SegmentChanges.CreateAsync(db, input, Actors.Of(http.User), clock.GetUtcNow().UtcDateTime, ct);
+        if (saved.Problem() is { } problem) return problem;
+        return TypedResults.Created($"/api/segments/{saved.Segment!.Id}", AsItem(saved.Segment));
     }
 
-    static async Task<Results<Ok<SegmentItem>, ValidationProblem, ProblemHttpResult>> Update(
-        long id, SegmentInput input, RetentionDb db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Ok<SegmentItem>, ProblemHttpResult>> Update(
+        long id, SegmentInput input, HttpContext http, RetentionDb db, TimeProvider clock, CancellationToken ct)
     {
-        var segment = await db.Segments.FirstOrDefaultAsync(s => s.Id == id, ct);
-        if (segment is null) return NotFound(id);
-        if (segment.BuiltIn) return Problems.Conflict("id", "built-in segments are read-only; create a segment of your own from its rule.");
-        var errors = new ValidationErrors();
-        var name = errors.Optional("name", input.Name, 100);
-        var description = errors.Optional("description", input.Description, 1000);
-        if (input.Rule is not null) SegmentRule.Parse(input.Rule, "rule", errors);
-        if (errors.Any) return Invalid(errors);
-        if (name is not null && await NameTakenAsync(db, name, id, ct)) return Problems.Conflict("name", $"a segment named '{name}' exists already.");
-
-        var now = clock.GetUtcNow().UtcDateTime;
-        if (name is not null) segment.Name = name;
-        if (input.Description is not null) segment.Description = description;
-        var rule = input.Rule?.GetRawText();
-        if (rule is not null && !JsonElement.DeepEquals(JsonDocument.Parse(rule).RootElement, JsonDocument.Parse(segment.Rule).RootElement))
-        {
-            segment.Rule = rule;
-            segment.Version++;
-            db.SegmentVersions.Add(new SegmentVersion { SegmentId = id, Version = segment.Version, Rule = rule, CreatedAt = now });
-        }
-        if (db.ChangeTracker.HasChanges()) segment.UpdatedAt = now;
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(AsItem(segment));
+        var saved = await SegmentChanges.UpdateAsync(db, id, input, Actors.Of(http.User), clock.GetUtcNow().UtcDateTime, ct);
+        if (saved.Problem() is { } problem) return problem;
+        return TypedResults.Ok(AsItem(saved.Segment!));
     }
 
     static async Task<Results<NoContent, ProblemHttpResult>> Delete(long id, RetentionDb db, CancellationToken ct)
@@ -137,13 +107,20 @@ public static class SegmentsApi
     {
         var segment = await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
         if (segment is null) return NotFound(id);
-        var rule = Stored(segment);
-        var facts = (await SegmentQuery.LoadFactsAsync(db, customerId, ct, rule)).SingleOrDefault();
-        if (facts is null) return CustomersApi.NotFound(customerId);
         var at = now?.UtcDateTime ?? clock.GetUtcNow().UtcDateTime;
+        return await ExplainAsync(db, Stored(segment), segment.Version, customerId, at, ct) is { } explanation
+            ? TypedResults.Ok(explanation)
+            : CustomersApi.NotFound(customerId);
+    }
+
+    /// <summary>Each condition for one customer with the customer's value and whether it held; null when there is no such customer.</summary>
+    public static async Task<SegmentExplanation?> ExplainAsync(RetentionDb db, RuleNode rule, int version, string customerId, DateTime at, CancellationToken ct)
+    {
+        var facts = (await SegmentQuery.LoadFactsAsync(db, customerId, ct, rule)).SingleOrDefault();
+        if (facts is null) return null;
         var trace = new List<SegmentEvaluator.ConditionResult>();
         var held = SegmentEvaluator.Evaluate(rule, facts, at, trace);
-        return TypedResults.Ok(new SegmentExplanation(customerId, segment.Version, held && !facts.Objected, facts.Objected, trace));
+        return new SegmentExplanation(customerId, version, held && !facts.Objected, facts.Objected, trace);
     }
 
     public static async Task<SegmentPreview> PreviewAsync(RetentionDb db, RuleNode rule, DateTime now, CancellationToken ct)
@@ -179,11 +156,8 @@ public static class SegmentsApi
                ?? throw new InvalidOperationException($"Stored rule of segment {segment.Id} is invalid: {string.Join("; ", errors.Messages)}");
     }
 
-    static Task<bool> NameTakenAsync(RetentionDb db, string name, long? except, CancellationToken ct) =>
-        db.Segments.AnyAsync(s => s.Name.ToLower() == name.ToLower() && s.Id != except, ct);
-
     static SegmentItem AsItem(Segment s) => new(s.Id, s.Name, s.Description, s.BuiltIn, s.Version, JsonDocument.Parse(s.Rule).RootElement.Clone(), s.CreatedAt, s.UpdatedAt);
 
-    static ProblemHttpResult NotFound(long id) => TypedResults.Problem(title: "Segment not found.", detail: $"No segment has the id {id}.", statusCode: 404);
+    internal static ProblemHttpResult NotFound(long id) => TypedResults.Problem(title: "Segment not found.", detail: $"No segment has the id {id}.", statusCode: 404);
 
 }
