@@ -39,6 +39,16 @@ public static class UiPage
         ".count{color:#52525b;font-weight:400}.label{color:#52525b}.breadcrumb ol{display:flex;flex-wrap:wrap;gap:.5rem;list-style:none;padding:0;margin:0 0 .5rem;font-size:.9rem}" +
         ".breadcrumb li+li::before{content:'/';margin-right:.5rem;color:#71717a}" +
         "select:focus-visible,textarea:focus-visible,summary:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}" +
+        "fieldset.plain{border:0;padding:0;margin:0;min-width:0}.row{display:flex;flex-wrap:wrap;gap:1rem;background:#fff;border-radius:8px;padding:1rem}.row label{flex:1 1 16rem;margin:0}" +
+        ".builder{background:#fff;border-radius:8px;padding:.5rem 1rem 1rem;margin:1rem 0}.builder h2{margin:.5rem 0}" +
+        ".line{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;padding:.5rem;margin:.25rem 0;border-left:3px solid #99f6e4;background:#fafafa}" +
+        ".line.group{border-left-color:#0f766e;background:#f0fdfa}.line.invalid{border-left-color:#b91c1c;background:#fef2f2}.line .error{flex-basis:100%}" +
+        ".line select,.line input{width:auto;display:inline-block;margin:0}.line input.short,input.short{max-width:12rem}" +
+        ".d1{margin-left:1.5rem!important}.d2{margin-left:3rem!important}.d3{margin-left:4.5rem!important}.d4{margin-left:6rem!important}.d5,.d6,.d7,.d8,.d9{margin-left:7.5rem!important}" +
+        "button.small{padding:.3rem .7rem;font-size:.9rem}button.secondary{background:#e4e4e7;color:#18181b}a.button{display:inline-block;font-weight:600;padding:.6rem 1.2rem;border-radius:6px;background:#0f766e;color:#fff;text-decoration:none}" +
+        "fieldset.choices{display:flex;flex-wrap:wrap;gap:.25rem 1rem;border:0;padding:0;margin:0}label.choice{font-weight:400;margin:0;display:flex;gap:.3rem;align-items:center}label.choice input{width:auto;margin:0}" +
+        ".big{font-size:1.2rem}.big .value{font-size:2rem;font-weight:700}details.json{margin-top:1rem}pre{white-space:pre-wrap;word-break:break-all;font-size:.85rem}" +
+        "#explain label{max-width:24rem}" +
         "@media (max-width:40rem){table{display:block;overflow-x:auto}header{padding:.5rem}nav ul{flex-wrap:wrap}}" +
         ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}";
 

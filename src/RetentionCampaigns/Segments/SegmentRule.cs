@@ -36,6 +36,12 @@ public static partial class SegmentRule
     static readonly string[] DateOps = ["<", "<=", ">", ">=", "between", "is empty"];
     static readonly string[] TagOps = ["contains", "is empty"];
 
+    /// <summary>The operators a field of this type takes.</summary>
+    public static IReadOnlyList<string> OpsFor(FieldType type) => type switch
+    {
+        FieldType.Number => NumberOps, FieldType.Text => TextOps, FieldType.Bool => BoolOps, FieldType.Date => DateOps, _ => TagOps,
+    };
+
     [GeneratedRegex(@"^(\d{1,5}) (day|week|month|year)s? ago$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex RelativeDate();
 

@@ -123,26 +123,37 @@ public static class SegmentsApi
         return new SegmentExplanation(customerId, version, held && !facts.Objected, facts.Objected, trace);
     }
 
-    public static async Task<SegmentPreview> PreviewAsync(RetentionDb db, RuleNode rule, DateTime now, CancellationToken ct)
+    /// <summary>How many customers the rule selects now.</summary>
+    public static async Task<long> CountAsync(RetentionDb db, RuleNode rule, DateTime now, CancellationToken ct)
+    {
+        var query = new SegmentQuery(rule, db.IsPostgres, now);
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var counting = query.Command(db.Database.GetDbConnection(), "COUNT(*)");
+            return Convert.ToInt64(await counting.ExecuteScalarAsync(ct));
+        }
+        finally { await db.Database.CloseConnectionAsync(); }
+    }
+
+    public static async Task<SegmentPreview> PreviewAsync(RetentionDb db, RuleNode rule, DateTime now, CancellationToken ct, int first = PreviewSize)
     {
         var query = new SegmentQuery(rule, db.IsPostgres, now);
         var connection = db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            long count;
-            await using (var counting = query.Command(connection, "COUNT(*)"))
-                count = Convert.ToInt64(await counting.ExecuteScalarAsync(ct));
-            var first = new List<SegmentMember>();
+            var count = await CountAsync(db, rule, now, ct);
+            var members = new List<SegmentMember>();
             await using (var listing = query.Command(connection,
                 "c.external_id, c.email, c.first_name, c.last_name, m.rfm_group, COALESCE(m.nps_category, 'unknown'), m.recency_days",
-                $"ORDER BY c.external_id LIMIT {PreviewSize}"))
+                $"ORDER BY c.external_id LIMIT {first}"))
             await using (var reader = await listing.ExecuteReaderAsync(ct))
                 while (await reader.ReadAsync(ct))
-                    first.Add(new SegmentMember(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                    members.Add(new SegmentMember(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
                         reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5),
                         reader.IsDBNull(6) ? null : Convert.ToInt32(reader.GetValue(6))));
-            return new SegmentPreview(count, first, now);
+            return new SegmentPreview(count, members, now);
         }
         finally { await db.Database.CloseConnectionAsync(); }
     }

@@ -50,6 +50,7 @@ public static class SignInSetup
         {
             options.Conventions.AuthorizeFolder("/", SignedIn);
             options.Conventions.AllowAnonymousToPage("/Account/SignIn");
+            options.Conventions.AddPageRoute("/Segments/Edit", "segments/new");
             options.Conventions.ConfigureFilter(new Pages.UiHeaders());
         });
     }
