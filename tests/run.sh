@@ -2,7 +2,7 @@
 # The whole test suite on a fresh Debian machine with the .NET SDK. Installs from Debian packages when missing,
 # idempotently: PostgreSQL (started, password set), Python 3 with aiosmtpd (a recording SMTP server; the mail
 # tests also read our messages back with its email package), Postfix (smtp-sink, smtp-source, and a running
-# local-only Postfix delivering to a test mailbox) and openssl. Runs every test project and ends with one line
+# local-only Postfix delivering to a test mailbox), openssl, Chromium (browser tests) and npm (the UI's scripts). Runs every test project and ends with one line
 # "N passed, N failed[, N skipped]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ command -v python3 >/dev/null 2>&1 || packages+=(python3)
 /usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1 || packages+=(python3-aiosmtpd)
 [ -x /usr/sbin/smtp-sink ] || packages+=(postfix)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+[ -x /usr/bin/chromium ] || packages+=(chromium)   # the browser tests drive Debian's Chromium, never a downloaded one
+command -v npm >/dev/null 2>&1 || packages+=(npm)  # the build restores htmx and Chart.js from npm
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]} from Debian packages..."
   echo "postfix postfix/main_mailer_type select Local only" | as_root debconf-set-selections

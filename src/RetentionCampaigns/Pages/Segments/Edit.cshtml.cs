@@ -60,11 +60,7 @@ public sealed class EditModel(RetentionDb db, TimeProvider clock, UiFormat forma
     {
         if (!await LoadAsync(id, ct)) return NotFound();
         if (act == "json") ApplyJson();
-        else if (act is not null && act != "explain")
-        {
-            Lines = RuleForm.Apply(Lines, act);
-            Response.Headers["HX-Trigger"] = "rule-changed"; // the live count follows a structural change
-        }
+        else if (act is not null && act != "explain") Lines = RuleForm.Apply(Lines, act);
         ModelState.Clear(); // the page shows the lines as changed, not as posted
         await EvaluateAsync(ct);
         return Page();
@@ -76,7 +72,7 @@ public sealed class EditModel(RetentionDb db, TimeProvider clock, UiFormat forma
         if (!await LoadAsync(id, ct)) return NotFound();
         if (Segment?.BuiltIn == true) return Forbid();
         RuleForm.Normalise(Lines, Fields);
-        var (rule, paths) = RuleForm.ToJson(Lines, Fields);
+        var (rule, _) = RuleForm.ToJson(Lines, Fields);
         var input = new SegmentInput(Name ?? "", Description ?? "", rule is null ? null : JsonSerializer.SerializeToElement(rule));
         var now = clock.GetUtcNow().UtcDateTime;
         var saved = Segment is null
@@ -88,7 +84,8 @@ public sealed class EditModel(RetentionDb db, TimeProvider clock, UiFormat forma
             if (Request.Headers.ContainsKey("HX-Request")) { Response.Headers["HX-Redirect"] = target; return new EmptyResult(); }
             return Redirect(target);
         }
-        foreach (var (path, message) in saved.Errors.Messages) AddError(path, message, paths);
+        // The rule's own errors are found again below, at their lines; here the name's and description's.
+        foreach (var (path, message) in saved.Errors.Messages.Where(m => !m.Path.StartsWith("rule", StringComparison.Ordinal))) Errors.Add(path, message);
         if (saved.Conflict is { } conflict) Errors.Add(conflict.Field, conflict.Message);
         ModelState.Clear();
         await EvaluateAsync(ct);
@@ -130,7 +127,6 @@ public sealed class EditModel(RetentionDb db, TimeProvider clock, UiFormat forma
             using var document = JsonDocument.Parse(Json ?? "");
             if (document.RootElement.ValueKind != JsonValueKind.Object) throw new JsonException();
             Lines = RuleForm.FromJson(document.RootElement);
-            Response.Headers["HX-Trigger"] = "rule-changed";
         }
         catch (JsonException)
         {
