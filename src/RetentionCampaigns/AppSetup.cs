@@ -44,6 +44,7 @@ public static class AppSetup
         services.AddOptions<ShopOptions>().BindConfiguration("Shop");
         services.AddRetentionData(builder.Configuration);
         services.AddScoped<CsvImporter>();
+        services.AddSingleton<ImportJobs>();
         services.AddScoped<DemoShop>();
         services.AddScoped<Users.UserAccounts>();
         services.AddOptions<MetricsOptions>().BindConfiguration("Metrics").Validate(o => o.ThresholdsValid()).ValidateOnStart();

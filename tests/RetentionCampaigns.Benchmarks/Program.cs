@@ -9,6 +9,8 @@ return args switch
     ["smtp", .. var rest] => await SmtpBenchmark.RunAsync(rest),
     ["campaign", .. var rest] => await CampaignBenchmark.RunAsync(rest),
     ["unsubscribe", .. var rest] => await UnsubscribeBenchmark.RunAsync(rest),
+    ["pages", .. var rest] => await PagesBenchmark.RunAsync(rest),
+    ["screenshots", .. var rest] => await Screenshots.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -25,6 +27,9 @@ static int Usage()
                                                          a one-off campaign sent by the app process to smtp-sink, trigger to last accepted
           unsubscribe [--seconds 30] [--connections 16] [--threads 2] [--customers 250000]
                                                          wrk against the one-click unsubscribe POST on PostgreSQL: rate, p99, all recorded
+          pages [--customers 1000000] [--postgres-only|--demo-only]
+                                                         the UI's pages signed in: dashboard, customer search and page, the builder's live count
+          screenshots [--out docs/screenshots]            the README's pictures of the demo shop (dashboard, segment builder, customer page)
         PostgreSQL: RC_TEST_POSTGRES (default Host=127.0.0.1;Username=postgres;Password=postgres); a scratch database is created and dropped.
         """);
     return 2;

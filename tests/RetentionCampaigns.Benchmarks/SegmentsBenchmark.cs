@@ -47,33 +47,7 @@ public static class SegmentsBenchmark
         {
             await using var services = Services("Postgres", connection);
             await MigrateAsync(services);
-            var orders = customers * 10;
-            var watch = Stopwatch.StartNew();
-            // Bulk generation: indexes and foreign keys are dropped for the load and rebuilt after, as a restore would.
-            await ExecuteAsync(new NpgsqlConnection(connection), $"""
-                ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;
-                DROP INDEX ix_orders_external_id; DROP INDEX ix_orders_customer_id_ordered_at;
-                INSERT INTO customers (external_id, email, locale, time_zone, country, signed_up_at, tags, attributes, created_at, updated_at)
-                SELECT 'C' || g, 'c' || g || '@example.com', CASE WHEN g % 3 = 0 THEN 'en' ELSE 'de' END, 'Europe/Berlin',
-                       CASE WHEN g % 3 = 0 THEN 'GB' ELSE 'DE' END, TIMESTAMPTZ '2023-01-01' + (g % 1000) * INTERVAL '1 day', '[]', '{EmptyObject}', now(), now()
-                FROM generate_series(1, {customers}) AS g;
-                INSERT INTO orders (external_id, customer_id, ordered_at, amount_minor, refunded_minor, currency, created_at, updated_at)
-                SELECT 'O' || g, 1 + floor(power(random(), 1.5) * {customers})::bigint, TIMESTAMPTZ '2026-01-01' - random() * INTERVAL '1095 days',
-                       500 + floor(random() * 20000)::bigint, CASE WHEN g % 25 = 0 THEN 500 ELSE 0 END, 'EUR', now(), now()
-                FROM generate_series(1, {orders}) AS g;
-                CREATE UNIQUE INDEX ix_orders_external_id ON orders (external_id);
-                CREATE INDEX ix_orders_customer_id_ordered_at ON orders (customer_id, ordered_at);
-                ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE;
-                INSERT INTO survey_answers (customer_id, answered_at, nps, csat, ces, buy_again, try_new_products, recommend, created_at)
-                SELECT 1 + (g::bigint * 7919) % {customers}, TIMESTAMPTZ '2026-01-01' - (g % 700) * INTERVAL '1 day' - g * INTERVAL '1 second',
-                       g % 11, 1 + g % 5, CASE WHEN g % 2 = 0 THEN 1 + g % 7 END, 1 + g % 10, NULL, 1 + (g::bigint * 3) % 10, now()
-                FROM generate_series(1, {customers}) AS g;
-                INSERT INTO consent_events (customer_id, purpose, status, lawful_basis, source, occurred_at, recorded_at)
-                SELECT id, 'email_marketing', CASE WHEN id % 10 = 0 THEN 'withdrawn' ELSE 'granted' END, 'consent', 'import', TIMESTAMPTZ '2024-01-01', now()
-                FROM customers WHERE id % 4 <> 0;
-                """);
-            await ExecuteAsync(new NpgsqlConnection(connection), "VACUUM ANALYZE");
-            Console.WriteLine($"segments/postgres: generated {customers:N0} customers, {orders:N0} orders, {customers:N0} answers in {watch.Elapsed.TotalSeconds:F0} s");
+            await GeneratePostgresAsync(connection, customers);
             return await MeasureAsync("postgres", services, connection, refreshLimitSeconds: null);
         }
         finally
@@ -81,6 +55,41 @@ public static class SegmentsBenchmark
             NpgsqlConnection.ClearAllPools();
             await ExecuteAsync(new NpgsqlConnection(admin), $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
         }
+    }
+
+    /// <summary>
+    /// A migrated PostgreSQL database filled with customers, ten orders each on average over three years, one survey
+    /// answer each and marketing consent for three in four (the page benchmark uses the same shop).
+    /// </summary>
+    public static async Task GeneratePostgresAsync(string connection, int customers)
+    {
+        var orders = customers * 10;
+        var watch = Stopwatch.StartNew();
+        // Bulk generation: indexes and foreign keys are dropped for the load and rebuilt after, as a restore would.
+        await ExecuteAsync(new NpgsqlConnection(connection), $"""
+            ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;
+            DROP INDEX ix_orders_external_id; DROP INDEX ix_orders_customer_id_ordered_at;
+            INSERT INTO customers (external_id, email, locale, time_zone, country, signed_up_at, tags, attributes, created_at, updated_at)
+            SELECT 'C' || g, 'c' || g || '@example.com', CASE WHEN g % 3 = 0 THEN 'en' ELSE 'de' END, 'Europe/Berlin',
+                   CASE WHEN g % 3 = 0 THEN 'GB' ELSE 'DE' END, TIMESTAMPTZ '2023-01-01' + (g % 1000) * INTERVAL '1 day', '[]', '{EmptyObject}', now(), now()
+            FROM generate_series(1, {customers}) AS g;
+            INSERT INTO orders (external_id, customer_id, ordered_at, amount_minor, refunded_minor, currency, created_at, updated_at)
+            SELECT 'O' || g, 1 + floor(power(random(), 1.5) * {customers})::bigint, TIMESTAMPTZ '2026-01-01' - random() * INTERVAL '1095 days',
+                   500 + floor(random() * 20000)::bigint, CASE WHEN g % 25 = 0 THEN 500 ELSE 0 END, 'EUR', now(), now()
+            FROM generate_series(1, {orders}) AS g;
+            CREATE UNIQUE INDEX ix_orders_external_id ON orders (external_id);
+            CREATE INDEX ix_orders_customer_id_ordered_at ON orders (customer_id, ordered_at);
+            ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE;
+            INSERT INTO survey_answers (customer_id, answered_at, nps, csat, ces, buy_again, try_new_products, recommend, created_at)
+            SELECT 1 + (g::bigint * 7919) % {customers}, TIMESTAMPTZ '2026-01-01' - (g % 700) * INTERVAL '1 day' - g * INTERVAL '1 second',
+                   g % 11, 1 + g % 5, CASE WHEN g % 2 = 0 THEN 1 + g % 7 END, 1 + g % 10, NULL, 1 + (g::bigint * 3) % 10, now()
+            FROM generate_series(1, {customers}) AS g;
+            INSERT INTO consent_events (customer_id, purpose, status, lawful_basis, source, occurred_at, recorded_at)
+            SELECT id, 'email_marketing', CASE WHEN id % 10 = 0 THEN 'withdrawn' ELSE 'granted' END, 'consent', 'import', TIMESTAMPTZ '2024-01-01', now()
+            FROM customers WHERE id % 4 <> 0;
+            """);
+        await ExecuteAsync(new NpgsqlConnection(connection), "VACUUM ANALYZE");
+        Console.WriteLine($"segments/postgres: generated {customers:N0} customers, {orders:N0} orders, {customers:N0} answers in {watch.Elapsed.TotalSeconds:F0} s");
     }
 
     static async Task<bool> SqliteAsync(int customers)

@@ -69,11 +69,14 @@ public sealed class CsvImporter(RetentionDb db, IOptions<ShopOptions> shopOption
     static readonly string[] RequiredConsentFields = ["customerId", "purpose", "status", "occurredAt"];
     static readonly string[] RequiredOrderFields = ["externalId", "customerId", "orderedAt", "amount"];
 
-    public async Task<ImportReport> ImportAsync(ImportKind kind, string path, string? fileName, IProgress<ImportProgress>? progress, CancellationToken ct)
+    /// <param name="started">Told the import's id as soon as its report exists (the UI shows progress from then on).</param>
+    public async Task<ImportReport> ImportAsync(ImportKind kind, string path, string? fileName, IProgress<ImportProgress>? progress, CancellationToken ct,
+        Action<long>? started = null)
     {
         var run = new ImportRun { Kind = kind.ToString().ToLowerInvariant(), FileName = fileName, Status = "running", StartedAt = clock.GetUtcNow().UtcDateTime };
         db.ImportRuns.Add(run);
         await db.SaveChangesAsync(ct);
+        started?.Invoke(run.Id);
 
         var state = new ImportState();
         try

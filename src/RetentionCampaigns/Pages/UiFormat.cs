@@ -21,6 +21,8 @@ public sealed class UiFormat(IOptions<ShopOptions> shop)
 
     public System.DateTime Local(System.DateTime utc) => TimeZoneInfo.ConvertTimeFromUtc(System.DateTime.SpecifyKind(utc, DateTimeKind.Utc), zone);
 
+    public string Month(System.DateTime month) => Locale.MonthYear(month);
+
     public string Date(System.DateTime? utc) => utc is { } at ? Locale.Date(Local(at), @short: true) : "–";
 
     public string DateTime(System.DateTime? utc) => utc is { } at ? $"{Locale.Date(Local(at), @short: true)} {Local(at):HH:mm}" : "–";

@@ -59,6 +59,9 @@ public sealed class LocaleFormat
         return IsGerman ? $"{value.Day}. {month} {value.Year}" : $"{value.Day} {month} {value.Year}";
     }
 
+    /// <summary>"März 2026" / "March 2026".</summary>
+    public string MonthYear(DateTime value) => $"{(IsGerman ? GermanMonths : EnglishMonths)[value.Month - 1]} {value.Year}";
+
     /// <summary>"1 Bestellung", "3 Bestellungen": both languages use the singular for exactly one.</summary>
     public string Plural(decimal count, string one, string other) =>
         $"{count.ToString("#,##0.##", numbers)} {(count == 1 ? one : other)}";

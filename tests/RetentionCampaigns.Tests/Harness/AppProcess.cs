@@ -64,10 +64,11 @@ public sealed class AppProcess : IAsyncDisposable
         (await RunVerbAsync(settings, "apikey", "create", name)).Split('\n')[^1].Trim();
 
     /// <summary>Starts the app and waits until /health answers.</summary>
-    public static async Task<AppProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings, string apiKey)
+    /// <param name="arguments">More command-line arguments, e.g. --demo.</param>
+    public static async Task<AppProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings, string apiKey, params string[] arguments)
     {
         var port = FreePort();
-        var info = StartInfo(settings, ["--urls", $"http://127.0.0.1:{port}"]);
+        var info = StartInfo(settings, ["--urls", $"http://127.0.0.1:{port}", .. arguments]);
         var app = new AppProcess(name, Process.Start(info)!, new Uri($"http://127.0.0.1:{port}"), apiKey);
         app.process.OutputDataReceived += (_, e) => app.Record(e.Data);
         app.process.ErrorDataReceived += (_, e) => app.Record(e.Data);

@@ -199,8 +199,8 @@ public sealed class BrowserTests(ChromiumFixture chromium)
         var problems = new List<string>();
         await CheckAsync(anonymous, "/account/sign-in");
         var page = await shop.SignInAsync(chromium.Browser, "admin@shop.example", UserRoles.Admin, locale);
-        foreach (var path in new[] { "/", "/customers", "/customers/P1", "/segments", "/segments/new", "/segments/1?explain=P1",
-                     "/settings/users", "/settings/api-keys", "/account/password" })
+        foreach (var path in new[] { "/", "/customers", "/customers/P1", "/segments", "/segments/new", "/segments/1?explain=P1", "/imports", "/?handler=Trend",
+                     "/settings/users", "/settings/api-keys", "/settings/configuration", "/account/password" })
             await CheckAsync(page, path);
         Assert.True(problems.Count == 0, string.Join("\n", problems));
 
@@ -211,6 +211,84 @@ public sealed class BrowserTests(ChromiumFixture chromium)
             var result = await on.RunAxe();
             problems.AddRange(result.Violations.Where(v => v.Impact is "serious" or "critical")
                 .Select(v => $"{path}: {v.Id} ({v.Impact}) {v.Help}: {string.Join(" | ", v.Nodes.Select(n => n.Html))}"));
+        }
+    }
+
+    [Theory, ClassData(typeof(StoresAndLanguages))]
+    public async Task AnImportShowsItsReportWithTheRejectedRowByLineAndColumnAndJoinsTheHistory(DatabaseProvider store, string locale)
+    {
+        await using var shop = await BrowserShop.StartAsync(store);
+        var page = await shop.SignInAsync(chromium.Browser, "mara@shop.example", UserRoles.Marketer, locale);
+        await page.ClickAsync("nav a[href='/imports']");
+
+        // Without a file the form says so beside the file field and imports nothing.
+        await page.ClickAsync("main button[type=submit]");
+        await Assertions.Expect(page.Locator("#file-error")).ToBeVisibleAsync();
+
+        var csv = "externalId,email,firstName\nI1,ida@example.com,Ida\nI2,not-an-address,Ivo\nI3,ina@example.com,Ina\n";
+        await page.SelectOptionAsync("select[name=Kind]", "customers");
+        await page.SetInputFilesAsync("input[type=file]", new FilePayload { Name = "kunden.csv", MimeType = "text/csv", Buffer = System.Text.Encoding.UTF8.GetBytes(csv) });
+        await page.ClickAsync("main button[type=submit]");
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/imports/\d+$"));
+        var rejected = page.Locator("#report table tbody tr");
+        await Assertions.Expect(rejected).ToHaveCountAsync(1, new() { Timeout = 15_000 });
+        await Assertions.Expect(rejected.Locator("td").Nth(0)).ToHaveTextAsync("3");
+        await Assertions.Expect(rejected.Locator("td").Nth(1)).ToHaveTextAsync("email");
+        var axe = await page.RunAxe();
+        Assert.DoesNotContain(axe.Violations, v => v.Impact is "serious" or "critical");
+
+        await page.ClickAsync("nav a[href='/imports']");
+        await Assertions.Expect(page.Locator("main table tbody tr")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("main table tbody tr")).ToContainTextAsync("kunden.csv");
+        await using var db = shop.Db();
+        Assert.Equal(2, await db.Customers.CountAsync());
+    }
+
+    [Theory, ClassData(typeof(StoresAndLanguages))]
+    public async Task TheDashboardDrawsTheTrendComparesPeriodsAndAGridCellListsItsCustomers(DatabaseProvider store, string locale)
+    {
+        await using var shop = await BrowserShop.StartAsync(store);
+        await SeedFourAsync(shop);
+        var page = await shop.SignInAsync(chromium.Browser, "ana@shop.example", UserRoles.Analyst, locale);
+        // The trend arrives after the page and Chart.js draws it (served by the app itself).
+        await Assertions.Expect(page.Locator("#trend canvas")).ToHaveCountAsync(1, new() { Timeout = 15_000 });
+        await page.WaitForFunctionAsync("() => window.Chart && Chart.getChart(document.querySelector('#trend canvas')) !== undefined");
+        Assert.Equal(12, await page.Locator("#trend tbody tr").CountAsync());
+
+        await page.SelectOptionAsync("select[name=days]", "90");
+        await page.ClickAsync("form.period button");
+        await page.WaitForURLAsync(shop.BaseUrl + "/?days=90");
+
+        // P1 (R and F of its own cell) is one of the customers its grid cell links to.
+        await using var db = shop.Db();
+        var p1 = await (from c in db.Customers join m in db.CustomerMetrics on c.Id equals m.CustomerId where c.ExternalId == "P1" select m).SingleAsync();
+        await page.ClickAsync($"table.grid a[href='/customers?r={p1.RScore}&f={p1.FScore}']");
+        await Assertions.Expect(page.Locator("#results")).ToContainTextAsync("P1");
+        var inCell = await db.CustomerMetrics.CountAsync(m => m.RScore == p1.RScore && m.FScore == p1.FScore);
+        await Assertions.Expect(page.Locator("#results tbody tr")).ToHaveCountAsync(inCell);
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task AnAdminErasesACustomerOnlyAfterTypingTheExternalId(DatabaseProvider store)
+    {
+        await using var shop = await BrowserShop.StartAsync(store);
+        await SeedFourAsync(shop);
+        var page = await shop.SignInAsync(chromium.Browser, "admin@shop.example", UserRoles.Admin, "en-GB");
+        await page.GotoAsync(shop.BaseUrl + "/customers/D1");
+        await page.FillAsync("input[name=Confirmation]", "D2");
+        await page.ClickAsync("form[action*='handler=Erase'] button");
+        await Assertions.Expect(page.Locator("#confirmation-error")).ToContainTextAsync("Type the customer's external id exactly");
+        await using (var db = shop.Db()) Assert.Null((await db.Customers.SingleAsync(c => c.ExternalId == "D1")).ErasedAt);
+
+        await page.FillAsync("input[name=Confirmation]", "D1");
+        await page.ClickAsync("form[action*='handler=Erase'] button");
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/customers/[^/?]+\?erased=true$"));
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("(erased)");
+        await using (var db = shop.Db())
+        {
+            Assert.False(await db.Customers.AnyAsync(c => c.ExternalId == "D1"));
+            Assert.Equal(1, await db.Customers.CountAsync(c => c.ErasedAt != null));
+            Assert.Equal("admin@shop.example", (await db.AuditLog.SingleAsync(a => a.Subject == "D1")).Actor);
         }
     }
 

@@ -44,7 +44,7 @@ public sealed class DashboardTests
         Assert.Contains("Metrics as of", dashboard);
         Assert.Contains("<span class=\"group\">Champions</span>", dashboard);
         // Four customers with one order each: their cells add up to four.
-        var counts = Regex.Matches(dashboard, @"<span class=""group"">[^<]+</span>\s*<strong>(?<n>\d+)</strong>").Sum(m => int.Parse(m.Groups["n"].Value));
+        var counts = Regex.Matches(dashboard, @"<span class=""group"">[^<]+</span>\s*<a href=""/customers\?r=\d&amp;f=\d""><strong>(?<n>\d+)</strong>").Sum(m => int.Parse(m.Groups["n"].Value));
         Assert.Equal(4, counts);
     }
 }

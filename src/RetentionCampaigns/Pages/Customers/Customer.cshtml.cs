@@ -61,7 +61,8 @@ public sealed class CustomerModel(RetentionDb db, SuppressionList suppressions, 
         if (customer.ErasedAt is null && Confirmation?.Trim() == externalId)
         {
             await CustomerErasure.EraseAsync(db, suppressions, customer, Actors.Of(User), clock.GetUtcNow().UtcDateTime, ct);
-            return Redirect($"/customers/{Uri.EscapeDataString(externalId)}?erased=true");
+            // Erasure replaces the external id too: the anonymous shell has an id of its own.
+            return Redirect($"/customers/{Uri.EscapeDataString(customer.ExternalId)}?erased=true");
         }
         ConfirmationError = customer.ErasedAt is null
             ? "Type the customer's external id exactly to confirm the erasure."
