@@ -292,6 +292,27 @@ public sealed class BrowserTests(ChromiumFixture chromium)
         }
     }
 
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task TheSegmentListFillsInEachMemberCountAfterThePageAndWithoutJavaScriptOnRequest(DatabaseProvider store)
+    {
+        await using var shop = await BrowserShop.StartAsync(store);
+        await SeedFourAsync(shop);
+        var page = await shop.SignInAsync(chromium.Browser, "ana@shop.example", UserRoles.Analyst, "en-GB");
+        await page.ClickAsync("nav a[href='/segments']");
+        var promoters = page.Locator("tr:has(a:text-is('Promoters')) td").Nth(1);
+        await Assertions.Expect(promoters).ToHaveTextAsync("2", new() { Timeout = 10_000 }); // P1 and P2
+        var detractors = page.Locator("tr:has(a:text-is('Detractors')) td").Nth(1);
+        await Assertions.Expect(detractors).ToHaveTextAsync("1");
+
+        var withoutScripts = await chromium.Browser.NewContextAsync(new() { JavaScriptEnabled = false, StorageState = await page.Context.StorageStateAsync() });
+        var plain = await withoutScripts.NewPageAsync();
+        await plain.GotoAsync(shop.BaseUrl + "/segments");
+        await plain.ClickAsync("tr:has(a:text-is('Promoters')) td >> nth=1 >> a");
+        await plain.WaitForURLAsync(shop.BaseUrl + "/segments?counts=true");
+        await Assertions.Expect(plain.Locator("tr:has(a:text-is('Promoters')) td").Nth(1)).ToHaveTextAsync("2");
+        await withoutScripts.DisposeAsync();
+    }
+
     static IFormData FormOf(IAPIRequestContext request, params (string Name, string Value)[] fields)
     {
         var form = request.CreateFormData();

@@ -21,6 +21,20 @@ public sealed class EditModel(RetentionDb db, TimeProvider clock, UiFormat forma
     public Segment? Segment { get; private set; }
     public List<SegmentVersion> Versions { get; private set; } = [];
     public IReadOnlyList<BuilderField> Fields { get; private set; } = [];
+    /// <summary>Suggestions for the tag condition: tags found on a sample of customers.</summary>
+    public List<string> KnownTags { get; private set; } = [];
+
+    /// <summary>Suggestions for the country condition: ISO 3166 codes with their names in the page's language.</summary>
+    public static IReadOnlyList<(string Code, string Name)> Countries() =>
+        CountriesByLanguage.GetOrAdd(System.Globalization.CultureInfo.CurrentUICulture.Name, _ => CountryList());
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<(string, string)>> CountriesByLanguage = new();
+
+    static IReadOnlyList<(string Code, string Name)> CountryList() =>
+        System.Globalization.CultureInfo.GetCultures(System.Globalization.CultureTypes.SpecificCultures)
+            .Select(c => { try { return new System.Globalization.RegionInfo(c.Name); } catch (ArgumentException) { return null; } })
+            .OfType<System.Globalization.RegionInfo>().Where(r => r.TwoLetterISORegionName.Length == 2 && r.TwoLetterISORegionName.All(char.IsAsciiLetterUpper))
+            .DistinctBy(r => r.TwoLetterISORegionName).OrderBy(r => r.TwoLetterISORegionName).Select(r => (r.TwoLetterISORegionName, r.DisplayName)).ToList();
 
     [BindProperty] public string? Name { get; set; }
     [BindProperty] public string? Description { get; set; }
@@ -117,6 +131,9 @@ public sealed class EditModel(RetentionDb db, TimeProvider clock, UiFormat forma
         }
         var campaigns = await db.Campaigns.AsNoTracking().OrderBy(c => c.Name).Select(c => new { c.Id, c.Name }).ToListAsync(ct);
         Fields = RuleForm.Fields(campaigns.Select(c => (c.Id, c.Name)));
+        // A sample, not a scan of every customer: the list suggests, the field takes any tag.
+        var tagLists = await db.Customers.AsNoTracking().Where(c => c.ErasedAt == null).OrderByDescending(c => c.Id).Take(2000).Select(c => c.Tags).ToListAsync(ct);
+        KnownTags = tagLists.SelectMany(t => t).Distinct().Order().Take(200).ToList();
         return true;
     }
 
