@@ -70,6 +70,15 @@ public sealed class IndexModel(KpiCalculator kpis, RetentionDb db, MetricsRefres
         return RedirectToPage();
     }
 
+    /// <summary>The sides of a grid cell where its named group ends (rows run from R 5 at the top to R 1), drawn as a line.</summary>
+    public static string Outline(int r, int f)
+    {
+        var group = RfmGroups.For(r, f);
+        bool Other(int r2, int f2) => r2 is < 1 or > 5 || f2 is < 1 or > 5 || RfmGroups.For(r2, f2) != group;
+        return string.Join(' ', new[] { Other(r + 1, f) ? "edge-top" : null, Other(r - 1, f) ? "edge-bottom" : null,
+            Other(r, f - 1) ? "edge-left" : null, Other(r, f + 1) ? "edge-right" : null }.OfType<string>());
+    }
+
     /// <summary>How strongly a cell is shaded: its share of the fullest cell, in five steps.</summary>
     public int Shade(int customers) => Grid.Count == 0 || customers == 0 ? 0 : 1 + 4 * customers / Math.Max(1, Grid.Values.Max(v => v.Customers));
 

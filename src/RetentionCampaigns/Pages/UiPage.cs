@@ -49,6 +49,8 @@ public static class UiPage
         "fieldset.choices{display:flex;flex-wrap:wrap;gap:.25rem 1rem;border:0;padding:0;margin:0}label.choice{font-weight:400;margin:0;display:flex;gap:.3rem;align-items:center}label.choice input{width:auto;margin:0}" +
         ".big{font-size:1.2rem}.big .value{font-size:2rem;font-weight:700}details.json{margin-top:1rem}pre{white-space:pre-wrap;word-break:break-all;font-size:.85rem}" +
         "#explain label{max-width:24rem}.chart{position:relative;height:18rem;background:#fff;border-radius:8px;padding:.5rem;margin:0 0 1rem}" +
+        "table.grid td.edge-top{border-top:3px solid #134e4a}table.grid td.edge-bottom{border-bottom:3px solid #134e4a}" +
+        "table.grid td.edge-left{border-left:3px solid #134e4a}table.grid td.edge-right{border-right:3px solid #134e4a}" +
         "form.period{max-width:30rem}table.grid a{color:inherit}progress{width:100%;height:1.2rem}" +
         "@media (max-width:40rem){table{display:block;overflow-x:auto}header{padding:.5rem}nav ul{flex-wrap:wrap}}" +
         ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}";
