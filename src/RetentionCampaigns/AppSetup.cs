@@ -50,6 +50,7 @@ public static class AppSetup
         services.AddOptions<MetricsOptions>().BindConfiguration("Metrics").Validate(o => o.ThresholdsValid()).ValidateOnStart();
         services.AddScoped<MetricsRefresh>();
         services.AddScoped<KpiCalculator>();
+        services.AddScoped<DashboardFigures>();
         services.AddOptions<PublicLinkOptions>().BindConfiguration("Links")
             .Configure<IConfiguration>((options, configuration) => options.PublicBaseUrl = configuration["PublicBaseUrl"] ?? options.PublicBaseUrl);
         services.AddSingleton(LoadLinkTokens);
@@ -166,7 +167,11 @@ sealed class StartupTasks(IServiceScopeFactory scopes, CommandLine command, IHos
             var demo = await scope.ServiceProvider.GetRequiredService<DemoShop>().SeedAsync(progress, ct);
             if (demo.AlreadySeeded) Console.WriteLine("The demo shop is already seeded (from an earlier start); a fresh demo API key replaces the last one.");
             // Segments read the metrics: have them from the first request on.
-            else await scope.ServiceProvider.GetRequiredService<MetricsRefresh>().RunAsync(null, ct);
+            else
+            {
+                await scope.ServiceProvider.GetRequiredService<MetricsRefresh>().RunAsync(null, ct);
+                await scope.ServiceProvider.GetRequiredService<DashboardFigures>().ComputeAsync(ct);
+            }
             var password = await scope.ServiceProvider.GetRequiredService<UserAccounts>().DemoAdminPasswordAsync(ct);
             // Printed once the server listens: the lines a newcomer needs, set apart from the log.
             lifetime.ApplicationStarted.Register(() => DemoBanner.Print(server, demo.Key, UserAccounts.DemoAdmin, password));

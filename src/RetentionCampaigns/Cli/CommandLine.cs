@@ -106,6 +106,8 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
                 }
                 await services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
                 var result = await services.GetRequiredService<Metrics.MetricsRefresh>().RunAsync(now, CancellationToken.None);
+                // The dashboard's figures are as of now; a refresh as of another instant leaves them as they are.
+                if (now is null) await services.GetRequiredService<Kpis.DashboardFigures>().ComputeAsync(CancellationToken.None);
                 Console.WriteLine($"Metrics of {result.Customers} customers as of {result.EvaluatedAt:u} in {result.DurationMs} ms.");
                 return 0;
             case ["send-test", .. var options]:

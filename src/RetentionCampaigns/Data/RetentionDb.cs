@@ -38,6 +38,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<Users.User> Users => Set<Users.User>();
     public DbSet<ImportRun> ImportRuns => Set<ImportRun>();
     public DbSet<CustomerMetrics> CustomerMetrics => Set<CustomerMetrics>();
+    public DbSet<Kpis.DashboardFigure> DashboardFigures => Set<Kpis.DashboardFigure>();
     public DbSet<MetricsRun> MetricsRuns => Set<MetricsRun>();
     public DbSet<Segment> Segments => Set<Segment>();
     public DbSet<SegmentVersion> SegmentVersions => Set<SegmentVersion>();
@@ -85,6 +86,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         model.Entity<Delivery>().HasKey(d => new { d.RunId, d.CustomerId });
         model.Entity<Suppression>().HasKey(s => s.AddressHash);
         model.Entity<Coupon>().HasKey(c => c.Code);
+        model.Entity<Kpis.DashboardFigure>().HasKey(f => f.Name);
         model.Entity<AuditEntry>().ToTable("audit_log");
         model.Entity<ReferralCode>().HasKey(c => c.Code);
         model.Entity<ReferralProgram>(e =>

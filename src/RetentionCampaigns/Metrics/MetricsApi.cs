@@ -23,8 +23,13 @@ public static class MetricsApi
         return group;
     }
 
-    static async Task<Ok<MetricsRefreshResult>> Refresh(RefreshRequest? request, MetricsRefresh refresh, CancellationToken ct) =>
-        TypedResults.Ok(await refresh.RunAsync(request?.Now?.UtcDateTime, ct));
+    static async Task<Ok<MetricsRefreshResult>> Refresh(RefreshRequest? request, MetricsRefresh refresh, Kpis.DashboardFigures figures, CancellationToken ct)
+    {
+        var result = await refresh.RunAsync(request?.Now?.UtcDateTime, ct);
+        // The dashboard's figures are as of now; a refresh as of another instant leaves them as they are.
+        if (request?.Now is null) await figures.ComputeAsync(ct);
+        return TypedResults.Ok(result);
+    }
 
     static async Task<Results<Ok<CustomerMetricsItem>, ProblemHttpResult>> Get(string customerId, RetentionDb db, CancellationToken ct)
     {

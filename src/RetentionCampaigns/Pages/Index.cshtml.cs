@@ -12,16 +12,18 @@ using RetentionCampaigns.Kpis;
 namespace RetentionCampaigns.Pages;
 
 /// <summary>The dashboard's first part: the KPIs of the last 30 days, with the counts behind each.</summary>
-public sealed class IndexModel(KpiCalculator kpis, RetentionDb db, MetricsRefresh refresh, IOptions<ShopOptions> shop, TimeProvider clock) : PageModel
+public sealed class IndexModel(DashboardFigures figures, RetentionDb db, MetricsRefresh refresh, IOptions<ShopOptions> shop) : PageModel
 {
-    public static readonly int[] Periods = [7, 30, 90, 365];
+    public static int[] Periods => DashboardFigures.Periods;
+    /// <summary>When the KPI figures shown were computed (with the metrics, or on first view).</summary>
+    public DateTime FiguresAsOf { get; private set; }
 
     /// <summary>The period's length in days, ending now; compared with the same length before it.</summary>
     [BindProperty(SupportsGet = true, Name = "days")] public int Days { get; set; } = 30;
     public KpiReport Report { get; private set; } = null!;
     public KpiReport Previous { get; private set; } = null!;
     /// <summary>The KPIs month by month for the trend chart: the last twelve calendar months, the current one so far.</summary>
-    public List<(DateTime Month, KpiReport Report)> Months { get; } = [];
+    public List<MonthFigures> Months { get; private set; } = [];
     /// <summary>Customers and their net revenue in the lookback window per (R, F) cell of the RFM grid.</summary>
     public Dictionary<(int R, int F), (int Customers, long RevenueMinor)> Grid { get; private set; } = [];
     public DateTime? MetricsAsOf { get; private set; }
@@ -29,9 +31,8 @@ public sealed class IndexModel(KpiCalculator kpis, RetentionDb db, MetricsRefres
     public async Task OnGetAsync(CancellationToken ct)
     {
         if (!Periods.Contains(Days)) Days = 30;
-        var end = clock.GetUtcNow().UtcDateTime;
-        Report = await kpis.ComputeAsync(end.AddDays(-Days), end, ct);
-        Previous = await kpis.ComputeAsync(end.AddDays(-2 * Days), end.AddDays(-Days), ct);
+        var (period, asOf) = await figures.ForPeriodAsync(Days, ct);
+        (Report, Previous, FiguresAsOf) = (period.Now, period.Previous, asOf);
         Grid = (await db.CustomerMetrics.Where(m => m.RScore != null && m.FScore != null)
                 .GroupBy(m => new { m.RScore, m.FScore })
                 .Select(g => new { g.Key.RScore, g.Key.FScore, Customers = g.Count(), Revenue = g.Sum(m => m.MonetaryMinor) })
@@ -43,10 +44,7 @@ public sealed class IndexModel(KpiCalculator kpis, RetentionDb db, MetricsRefres
     /// <summary>The trend chart, asked for by the page once it is shown (twelve months of KPIs cost more than the tiles).</summary>
     public async Task<IActionResult> OnGetTrendAsync(CancellationToken ct)
     {
-        var now = clock.GetUtcNow().UtcDateTime;
-        var first = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(-11);
-        for (var month = first; month <= now; month = month.AddMonths(1))
-            Months.Add((month, await kpis.ComputeAsync(month, month.AddMonths(1) < now ? month.AddMonths(1) : now, ct)));
+        Months = (await figures.TrendAsync(ct)).Figures;
         if (Request.Headers.ContainsKey("HX-Request")) return Partial("_Trend", this);
         // Without JavaScript the link asks for the whole dashboard with the trend in it.
         await OnGetAsync(ct);
@@ -67,6 +65,7 @@ public sealed class IndexModel(KpiCalculator kpis, RetentionDb db, MetricsRefres
     {
         if (!User.IsInRole(UserRoles.Admin) && !User.IsInRole(UserRoles.Marketer)) return Forbid();
         await refresh.RunAsync(null, ct);
+        await figures.ComputeAsync(ct);
         return RedirectToPage();
     }
 

@@ -95,11 +95,12 @@ public static class SchedulingSetup
 
 /// <summary>The nightly metrics refresh. Running it twice is harmless: each run recomputes the whole table.</summary>
 [DisallowConcurrentExecution]
-public sealed class MetricsRefreshJob(MetricsRefresh refresh, ILogger<MetricsRefreshJob> log) : IJob
+public sealed class MetricsRefreshJob(MetricsRefresh refresh, Kpis.DashboardFigures figures, ILogger<MetricsRefreshJob> log) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
     {
         var result = await refresh.RunAsync(null, cancellationToken);
+        await figures.ComputeAsync(cancellationToken);
         log.LogInformation("Nightly metrics refresh: {Customers} customers in {DurationMs} ms", result.Customers, result.DurationMs);
     }
 }

@@ -47,4 +47,34 @@ public sealed class DashboardTests
         var counts = Regex.Matches(dashboard, @"<span class=""group"">[^<]+</span>\s*<a href=""/customers\?r=\d&amp;f=\d""><strong>(?<n>\d+)</strong>").Sum(m => int.Parse(m.Groups["n"].Value));
         Assert.Equal(4, counts);
     }
+
+    static string RepeatRate(string page) =>
+        Regex.Match(page, @"Repeat purchase rate</div>\s*<div class=""value"">([^<]*)<").Groups[1].Value;
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task TheDashboardShowsTheFiguresComputedWithTheMetricsUntilTheNextRefresh(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        await (await app.Api.PostAsJsonAsync("/api/customers/batch", new { customers = new[] { new { externalId = "R1", email = "r1@example.com" } } })).JsonAsync(200);
+        await (await app.Api.PostAsJsonAsync("/api/orders/batch", new { orders = new[] { new { externalId = "RO1", customerId = "R1", orderedAt = DateTimeOffset.UtcNow.AddDays(-10), amount = 30m } } })).JsonAsync(200);
+        await (await app.Api.PostAsync("/api/metrics/refresh", null)).JsonAsync(200);
+
+        var (marketer, first) = await UiBrowser.SignedInAsync(app, "mara@shop.example", UserRoles.Marketer);
+        marketer.DefaultRequestHeaders.AcceptLanguage.ParseAdd("en-GB");
+        Assert.Equal("0.0 %", RepeatRate(await (await marketer.GetAsync("/")).Content.ReadAsStringAsync()));
+
+        // A second order: the dashboard keeps the figures of the last refresh (and says when) until the next one.
+        await (await app.Api.PostAsJsonAsync("/api/orders/batch", new { orders = new[] { new { externalId = "RO2", customerId = "R1", orderedAt = DateTimeOffset.UtcNow.AddDays(-2), amount = 30m } } })).JsonAsync(200);
+        var stale = await (await marketer.GetAsync("/")).Content.ReadAsStringAsync();
+        Assert.Equal("0.0 %", RepeatRate(stale));
+        Assert.Contains("Figures as of", stale);
+
+        var refreshed = await marketer.PostAsync("/?handler=Refresh", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = UiBrowser.AntiforgeryToken(stale),
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, refreshed.StatusCode);
+        Assert.Equal("100.0 %", RepeatRate(await (await marketer.GetAsync("/")).Content.ReadAsStringAsync()));
+        Assert.Equal(5, await app.WithDbAsync(db => db.DashboardFigures.CountAsync())); // four periods and the trend
+    }
 }
