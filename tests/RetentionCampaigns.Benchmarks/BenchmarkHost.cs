@@ -27,6 +27,8 @@ public static class BenchmarkHost
         services.AddRetentionData(configuration);
         services.AddScoped<CsvImporter>();
         services.AddScoped<MetricsRefresh>();
+        services.AddScoped<Kpis.KpiCalculator>();
+        services.AddScoped<Kpis.DashboardFigures>();
         return services.BuildServiceProvider();
     }
 

@@ -28,9 +28,13 @@ public sealed class KpiCalculator(RetentionDb db, IOptions<MetricsOptions> optio
             ["@previous"] = start - (end - start),
         };
         await db.Database.OpenConnectionAsync(ct);
+        var connection = db.Database.GetDbConnection();
+        // Statements are auto-prepared on PostgreSQL; after five runs the server may plan them once for any period,
+        // and a plan made without the dates scanned for minutes where the dated one takes seconds. KPIs are planned
+        // with their dates every time.
+        if (db.IsPostgres) await using (var custom = connection.Command("SET plan_cache_mode = force_custom_plan")) await custom.ExecuteNonQueryAsync(ct);
         try
         {
-            var connection = db.Database.GetDbConnection();
 
             // "Active at X" is an order with X - ChurnAfterDays <= t <= X, the exact negation of the metrics' churned (DOMAIN.md).
             var (atStart, lost) = await PairAsync(connection, """
@@ -104,7 +108,11 @@ public sealed class KpiCalculator(RetentionDb db, IOptions<MetricsOptions> optio
                 Csat: Percent(satisfied, csatAnswers),
                 LoyaltyRate: new Kpi(loyalCustomers == 0 ? null : Math.Round(loyaltySum / loyalCustomers, 1), loyaltySum, loyalCustomers));
         }
-        finally { await db.Database.CloseConnectionAsync(); }
+        finally
+        {
+            if (db.IsPostgres) await using (var reset = connection.Command("RESET plan_cache_mode")) await reset.ExecuteNonQueryAsync(CancellationToken.None);
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     static string Latest(string column) => $"""
