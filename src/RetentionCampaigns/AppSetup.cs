@@ -51,6 +51,7 @@ public static class AppSetup
         services.AddScoped<MetricsRefresh>();
         services.AddScoped<KpiCalculator>();
         services.AddScoped<DashboardFigures>();
+        services.AddSingleton<DashboardFiguresInBackground>();
         services.AddOptions<PublicLinkOptions>().BindConfiguration("Links")
             .Configure<IConfiguration>((options, configuration) => options.PublicBaseUrl = configuration["PublicBaseUrl"] ?? options.PublicBaseUrl);
         services.AddSingleton(LoadLinkTokens);

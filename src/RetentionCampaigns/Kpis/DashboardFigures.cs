@@ -74,3 +74,40 @@ public sealed class DashboardFigures(KpiCalculator kpis, RetentionDb db, TimePro
         finally { db.ChangeTracker.Clear(); }
     }
 }
+
+/// <summary>
+/// The dashboard's figures for a refresh asked for by hand (the API, the button): computed after the answer, one
+/// computation at a time, and once more if another refresh came in meanwhile. At a million customers they take
+/// minutes, which nobody should wait for on a request; the dashboard says how old the figures it shows are.
+/// </summary>
+public sealed class DashboardFiguresInBackground(IServiceScopeFactory scopes, IHostApplicationLifetime lifetime, ILogger<DashboardFiguresInBackground> log)
+{
+    int running, again;
+
+    public void Start()
+    {
+        Volatile.Write(ref again, 1);
+        if (Interlocked.CompareExchange(ref running, 1, 0) != 0) return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                while (Interlocked.Exchange(ref again, 0) == 1)
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    await scope.ServiceProvider.GetRequiredService<DashboardFigures>().ComputeAsync(lifetime.ApplicationStopping);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogError(e, "The dashboard's figures could not be computed");
+            }
+            finally
+            {
+                Volatile.Write(ref running, 0);
+                // A refresh that came in after the last check and before this point would otherwise go unheard.
+                if (Volatile.Read(ref again) == 1 && !lifetime.ApplicationStopping.IsCancellationRequested) Start();
+            }
+        });
+    }
+}

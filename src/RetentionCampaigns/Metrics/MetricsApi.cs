@@ -23,11 +23,11 @@ public static class MetricsApi
         return group;
     }
 
-    static async Task<Ok<MetricsRefreshResult>> Refresh(RefreshRequest? request, MetricsRefresh refresh, Kpis.DashboardFigures figures, CancellationToken ct)
+    static async Task<Ok<MetricsRefreshResult>> Refresh(RefreshRequest? request, MetricsRefresh refresh, Kpis.DashboardFiguresInBackground figures, CancellationToken ct)
     {
         var result = await refresh.RunAsync(request?.Now?.UtcDateTime, ct);
-        // The dashboard's figures are as of now; a refresh as of another instant leaves them as they are.
-        if (request?.Now is null) await figures.ComputeAsync(ct);
+        // The dashboard's figures are as of now (a refresh as of another instant leaves them); they follow the answer.
+        if (request?.Now is null) figures.Start();
         return TypedResults.Ok(result);
     }
 
