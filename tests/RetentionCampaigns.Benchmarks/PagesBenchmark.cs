@@ -61,9 +61,9 @@ public static partial class PagesBenchmark
             }
             var settings = AppProcess.Settings("Postgres", connection);
             var key = await AppProcess.CreateApiKeyAsync(settings, "pages-benchmark");
-            var printed = await AppProcess.RunVerbAsync(settings, "user", "create", "bench@shop.example", "--role", "admin");
+            var password = await AppProcess.CreateUserAsync(settings, "bench@shop.example", "admin");
             await using var app = await AppProcess.StartAsync("pages", settings, key);
-            var browser = await SignInAsync(app.BaseAddress, "bench@shop.example", Password().Match(printed).Groups[1].Value);
+            var browser = await SignInAsync(app.BaseAddress, "bench@shop.example", password);
             var someone = $"C{customers / 2 + 7}";
             return await MeasureAsync("postgres", browser,
             [
@@ -91,9 +91,8 @@ public static partial class PagesBenchmark
             var settings = AppProcess.Settings("Sqlite", $"Data Source={file}");
             var key = await AppProcess.CreateApiKeyAsync(settings, "pages-benchmark");
             await using var app = await AppProcess.StartAsync("demo", settings, key, "--demo");
-            Match signIn = Match.Empty;
-            for (var i = 0; i < 600 && !(signIn = DemoSignIn().Match(app.Output)).Success; i++) await Task.Delay(100);
-            var browser = await SignInAsync(app.BaseAddress, signIn.Groups[1].Value, signIn.Groups[2].Value);
+            var (email, demoPassword) = await app.DemoSignInAsync();
+            var browser = await SignInAsync(app.BaseAddress, email, demoPassword);
             return await MeasureAsync("demo", browser,
             [
                 ("dashboard", "/", 100), ("dashboard trend", "/?handler=Trend", 100), ("customers", "/customers", 100),
@@ -108,12 +107,6 @@ public static partial class PagesBenchmark
             foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(file + suffix);
         }
     }
-
-    [GeneratedRegex(@"with the password (\S+) \(shown only now\)")]
-    private static partial Regex Password();
-
-    [GeneratedRegex(@"Demo sign-in: (\S+) / (\S+)")]
-    private static partial Regex DemoSignIn();
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
     private static partial Regex Token();

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using RetentionCampaigns.Tests.Harness;
 
@@ -8,11 +7,8 @@ namespace RetentionCampaigns.Benchmarks;
 /// The README's screenshots, taken from the demo shop in Debian's Chromium at 1280 px: the dashboard with its trend
 /// and RFM grid, the segment builder with a two-condition rule and its live count, and a customer page.
 /// </summary>
-public static partial class Screenshots
+public static class Screenshots
 {
-    [GeneratedRegex(@"Demo sign-in: (\S+) / (\S+)")]
-    private static partial Regex DemoSignIn();
-
     public static async Task<int> RunAsync(string[] args)
     {
         var at = Array.IndexOf(args, "--out");
@@ -23,16 +19,15 @@ public static partial class Screenshots
         {
             var settings = AppProcess.Settings("Sqlite", $"Data Source={file}");
             await using var app = await AppProcess.StartAsync("demo", settings, await AppProcess.CreateApiKeyAsync(settings, "screenshots"), "--demo");
-            Match signIn = Match.Empty;
-            for (var i = 0; i < 600 && !(signIn = DemoSignIn().Match(app.Output)).Success; i++) await Task.Delay(100);
+            var (email, password) = await app.DemoSignInAsync();
             var baseUrl = app.BaseAddress.ToString().TrimEnd('/');
 
             using var playwright = await Playwright.CreateAsync();
             await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"] });
             var page = await (await browser.NewContextAsync(new() { Locale = "en-GB", ViewportSize = new() { Width = 1280, Height = 900 } })).NewPageAsync();
             await page.GotoAsync(baseUrl + "/account/sign-in");
-            await page.FillAsync("input[name=Email]", signIn.Groups[1].Value);
-            await page.FillAsync("input[name=Password]", signIn.Groups[2].Value);
+            await page.FillAsync("input[name=Email]", email);
+            await page.FillAsync("input[name=Password]", password);
             await page.ClickAsync("main button[type=submit]");
             await page.WaitForURLAsync(baseUrl + "/");
             await page.WaitForFunctionAsync("() => window.Chart && document.querySelector('#trend canvas') && Chart.getChart(document.querySelector('#trend canvas'))");

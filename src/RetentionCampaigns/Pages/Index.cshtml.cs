@@ -5,14 +5,12 @@ using Microsoft.EntityFrameworkCore;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Metrics;
 using RetentionCampaigns.Users;
-using Microsoft.Extensions.Options;
-using RetentionCampaigns.Templates;
 using RetentionCampaigns.Kpis;
 
 namespace RetentionCampaigns.Pages;
 
 /// <summary>The dashboard's first part: the KPIs of the last 30 days, with the counts behind each.</summary>
-public sealed class IndexModel(DashboardFigures figures, DashboardFiguresInBackground figuresLater, RetentionDb db, MetricsRefresh refresh, IOptions<ShopOptions> shop) : PageModel
+public sealed class IndexModel(DashboardFigures figures, DashboardFiguresInBackground figuresLater, RetentionDb db, MetricsRefresh refresh) : PageModel
 {
     public static int[] Periods => DashboardFigures.Periods;
     /// <summary>When the KPI figures shown were computed (with the metrics, or on first view).</summary>
@@ -63,7 +61,7 @@ public sealed class IndexModel(DashboardFigures figures, DashboardFiguresInBackg
     /// <summary>Recomputes every customer's metrics now (marketers and admins; analysts only read).</summary>
     public async Task<IActionResult> OnPostRefreshAsync(CancellationToken ct)
     {
-        if (!User.IsInRole(UserRoles.Admin) && !User.IsInRole(UserRoles.Marketer)) return Forbid();
+        if (!UserRoles.MayChange(User)) return Forbid();
         await refresh.RunAsync(null, ct);
         figuresLater.Start(); // minutes at a million customers: the dashboard shows the last ones and says when
         return RedirectToPage();
@@ -80,11 +78,6 @@ public sealed class IndexModel(DashboardFigures figures, DashboardFiguresInBackg
 
     /// <summary>How strongly a cell is shaded: its share of the fullest cell, in five steps.</summary>
     public int Shade(int customers) => Grid.Count == 0 || customers == 0 ? 0 : 1 + 4 * customers / Math.Max(1, Grid.Values.Max(v => v.Customers));
-
-    /// <summary>The counts behind a KPI, in the page's language; revenue in the shop's currency (it is kept in cents).</summary>
-    public string Count(double value, bool money) => money
-        ? LocaleFormat.For(CultureInfo.CurrentUICulture.TwoLetterISOLanguageName).Money(Money.FromMinor((long)value, shop.Value.Currency))
-        : value.ToString("N0", CultureInfo.CurrentCulture);
 
     public IEnumerable<(string Name, Kpi Kpi, string Unit, Kpi Before)> Tiles =>
     [

@@ -40,7 +40,7 @@ public static class SignInSetup
         services.AddAuthorizationBuilder()
             .AddPolicy(SignedIn, policy => policy.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme).RequireAuthenticatedUser())
             .AddPolicy(CanChange, policy => policy.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme)
-                .RequireRole(UserRoles.Admin, UserRoles.Marketer))
+                .RequireRole(UserRoles.Changing))
             .AddPolicy(AdminOnly, policy => policy.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme).RequireRole(UserRoles.Admin));
         services.AddSingleton<SignInAttempts>();
         services.AddLocalization();

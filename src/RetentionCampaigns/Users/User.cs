@@ -32,6 +32,11 @@ public static class UserRoles
     public const string Analyst = "analyst";
 
     public static readonly string[] All = [Admin, Marketer, Analyst];
+
+    /// <summary>The roles that change things (segments, imports, the metrics refresh); analysts only read.</summary>
+    public static readonly string[] Changing = [Admin, Marketer];
+
+    public static bool MayChange(System.Security.Claims.ClaimsPrincipal user) => Changing.Any(user.IsInRole);
 }
 
 /// <summary>

@@ -63,6 +63,26 @@ public sealed class AppProcess : IAsyncDisposable
     public static async Task<string> CreateApiKeyAsync(IReadOnlyDictionary<string, string> settings, string name) =>
         (await RunVerbAsync(settings, "apikey", "create", name)).Split('\n')[^1].Trim();
 
+    /// <summary>Creates a person who signs in to the UI with the CLI and returns the password it printed once.</summary>
+    public static async Task<string> CreateUserAsync(IReadOnlyDictionary<string, string> settings, string email, string role)
+    {
+        var printed = await RunVerbAsync(settings, "user", "create", email, "--role", role);
+        return System.Text.RegularExpressions.Regex.Match(printed, @"with the password (\S+) \(shown only now\)") is { Success: true } m
+            ? m.Groups[1].Value
+            : throw new InvalidOperationException($"user create printed no password: {printed}");
+    }
+
+    /// <summary>The demo admin's e-mail and password from the banner of an app started with --demo.</summary>
+    public async Task<(string Email, string Password)> DemoSignInAsync()
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            if (System.Text.RegularExpressions.Regex.Match(Output, @"Demo sign-in: (\S+) / (\S+)") is { Success: true } m) return (m.Groups[1].Value, m.Groups[2].Value);
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"app {Name} printed no demo sign-in within 60 s:\n{Output}");
+    }
+
     /// <summary>Starts the app and waits until /health answers.</summary>
     /// <param name="arguments">More command-line arguments, e.g. --demo.</param>
     public static async Task<AppProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings, string apiKey, params string[] arguments)

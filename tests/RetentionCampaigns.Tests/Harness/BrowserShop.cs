@@ -1,6 +1,5 @@
 using RetentionCampaigns.Data;
 using System.Net.Http.Json;
-using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace RetentionCampaigns.Tests.Harness;
@@ -39,7 +38,7 @@ public sealed class BrowserCollection : ICollectionFixture<ChromiumFixture>
 /// The real app as its own process on a fresh database (SQLite or PostgreSQL), with people of each role created
 /// by the CLI, and a browser context per person in a given language.
 /// </summary>
-public sealed partial class BrowserShop : IAsyncDisposable
+public sealed class BrowserShop : IAsyncDisposable
 {
     readonly TestDatabase database;
     readonly IReadOnlyDictionary<string, string> settings;
@@ -58,14 +57,10 @@ public sealed partial class BrowserShop : IAsyncDisposable
         return new BrowserShop(database, settings, await AppProcess.StartAsync("browser", settings, key));
     }
 
-    [GeneratedRegex(@"with the password (\S+) \(shown only now\)")]
-    private static partial Regex PrintedPassword();
-
     /// <summary>Creates the person with the CLI and signs them in through the sign-in form; the page is on the dashboard.</summary>
     public async Task<IPage> SignInAsync(IBrowser browser, string email, string role, string locale)
     {
-        var printed = await AppProcess.RunVerbAsync(settings, "user", "create", email, "--role", role);
-        var password = PrintedPassword().Match(printed).Groups[1].Value;
+        var password = await AppProcess.CreateUserAsync(settings, email, role);
         var context = await browser.NewContextAsync(new() { Locale = locale, ViewportSize = new() { Width = 1280, Height = 900 } });
         contexts.Add(context);
         var page = await context.NewPageAsync();

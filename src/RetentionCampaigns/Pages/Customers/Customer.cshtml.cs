@@ -17,7 +17,7 @@ namespace RetentionCampaigns.Pages.Customers;
 
 /// <summary>One entry of the customer's timeline: a consent event or an e-mail of a campaign run, with why it went as it did.</summary>
 /// <param name="State">The consent status or the delivery status; <paramref name="Detail"/> the lawful basis and source, or the ledger's reason.</param>
-public sealed record TimelineEntry(DateTime At, string Kind, string Title, string State, string? Detail, long? CampaignId, long? RunId);
+public sealed record TimelineEntry(DateTime At, string Kind, string Title, string State, string? Detail);
 
 /// <summary>Everything about one customer a marketer asks: metrics, orders, answers, consent and e-mails, segments; export and erasure.</summary>
 public sealed class CustomerModel(RetentionDb db, SuppressionList suppressions, TimeProvider clock) : PageModel
@@ -91,11 +91,11 @@ public sealed class CustomerModel(RetentionDb db, SuppressionList suppressions, 
                             join c in db.Campaigns on r.CampaignId equals c.Id
                             where d.CustomerId == id
                             orderby d.UpdatedAt descending
-                            select new { c.Name, CampaignId = c.Id, RunId = r.Id, d.Status, d.Reason, d.UpdatedAt })
+                            select new { c.Name, d.Status, d.Reason, d.UpdatedAt })
             .Take(Shown).ToListAsync(ct);
         Timeline = events.Select(e => new TimelineEntry(e.OccurredAt, "consent", e.Purpose, e.Status,
-                string.Join(" · ", new[] { e.LawfulBasis, e.Source.Replace('_', ' '), e.Objection ? "objection" : null }.OfType<string>()), null, null))
-            .Concat(emails.Select(e => new TimelineEntry(e.UpdatedAt, "email", e.Name, e.Status.Replace('_', ' '), e.Reason, e.CampaignId, e.RunId)))
+                string.Join(" · ", new[] { e.LawfulBasis, e.Source.Replace('_', ' '), e.Objection ? "objection" : null }.OfType<string>())))
+            .Concat(emails.Select(e => new TimelineEntry(e.UpdatedAt, "email", e.Name, e.Status.Replace('_', ' '), e.Reason)))
             .OrderByDescending(e => e.At).ToList();
 
         // Segment membership with the same evaluation the explanation uses: one load of the customer's facts for all rules.

@@ -17,7 +17,7 @@ public sealed class IndexModel(RetentionDb db, ImportJobs jobs) : PageModel
     [BindProperty] public string? Kind { get; set; }
     public ValidationErrors Errors { get; } = new();
 
-    public bool CanImport => User.IsInRole(UserRoles.Admin) || User.IsInRole(UserRoles.Marketer);
+    public bool CanImport => UserRoles.MayChange(User);
 
     public async Task OnGetAsync(CancellationToken ct) => await LoadAsync(ct);
 

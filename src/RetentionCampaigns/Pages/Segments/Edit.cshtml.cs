@@ -51,7 +51,7 @@ public sealed class EditModel(RetentionDb db, TimeProvider clock, UiFormat forma
     public bool ExplainedNobody { get; private set; }
     public bool Saved { get; private set; }
 
-    public bool CanChange => User.IsInRole(UserRoles.Admin) || User.IsInRole(UserRoles.Marketer);
+    public bool CanChange => UserRoles.MayChange(User);
     public bool ReadOnly => !CanChange || Segment?.BuiltIn == true;
 
     public async Task<IActionResult> OnGetAsync(long? id, bool saved, CancellationToken ct)
