@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine with the .NET SDK. Installs from Debian packages when missing,
 # idempotently: PostgreSQL (started, password set), Python 3 with aiosmtpd (a recording SMTP server; the mail
-# tests also read our messages back with its email package), Postfix (smtp-sink, smtp-source, and a running
-# local-only Postfix delivering to a test mailbox), openssl, Chromium (browser tests) and npm (the UI's scripts). Runs every test project and ends with one line
-# "N passed, N failed[, N skipped]".
+# tests also read our messages back with its email package) and dkimpy (an independent DKIM verifier), Postfix
+# (smtp-sink, smtp-source, and a running local-only Postfix delivering to a test mailbox and bouncing mail for
+# unknown local users), Dovecot (the bounce mailbox over IMAP), openssl, Chromium (browser tests) and npm (the
+# UI's scripts). Runs every test project and ends with one line "N passed, N failed[, N skipped]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ packages=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || packages+=(postgresql)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 /usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1 || packages+=(python3-aiosmtpd)
+/usr/bin/python3 -c "import dkim, nacl" >/dev/null 2>&1 || packages+=(python3-dkim python3-nacl)
+[ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd)
 [ -x /usr/sbin/smtp-sink ] || packages+=(postfix)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 [ -x /usr/bin/chromium ] || packages+=(chromium)   # the browser tests drive Debian's Chromium, never a downloaded one
@@ -25,10 +28,20 @@ if [ ${#packages[@]} -gt 0 ]; then
   as_root apt-get update -qq && as_root apt-get install -y -qq "${packages[@]}" >/dev/null || { echo "could not install ${packages[*]}"; exit 1; }
 fi
 
-# A real Postfix on the loopback delivering to a local mailbox, for the delivery test.
+# A real Postfix on the loopback delivering to a local mailbox, for the delivery test. It takes mail for any local
+# user (empty local_recipient_maps) and bounces what it cannot deliver to the sender, a VERP address of user
+# rcbounce (recipient_delimiter +), whose mailbox Dovecot serves over IMAP on the loopback: the bounce test.
 id rcmail >/dev/null 2>&1 || as_root useradd --create-home rcmail
-as_root postconf -e "inet_interfaces = loopback-only" "mydestination = localhost, localhost.localdomain, \$myhostname"
+id rcbounce >/dev/null 2>&1 || as_root useradd --create-home rcbounce
+export RC_TEST_IMAP_PASSWORD=rcbounce-secret
+echo "rcbounce:$RC_TEST_IMAP_PASSWORD" | as_root chpasswd
+as_root install -d -o rcbounce -g rcbounce /home/rcbounce/mail
+as_root postconf -e "inet_interfaces = loopback-only" "mydestination = localhost, localhost.localdomain, \$myhostname" \
+  "local_recipient_maps =" "recipient_delimiter = +"
 as_root postfix status >/dev/null 2>&1 || as_root postfix start >/dev/null 2>&1 || as_root postfix reload >/dev/null 2>&1
+as_root postfix reload >/dev/null 2>&1
+echo "listen = 127.0.0.1" | as_root tee /etc/dovecot/conf.d/99-rc-test.conf >/dev/null
+pidof dovecot >/dev/null 2>&1 && as_root doveadm reload || as_root dovecot
 export RC_TEST_MAILBOX=/var/mail/rcmail RC_TEST_MAILBOX_ADDRESS=rcmail@localhost.localdomain
 
 version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)

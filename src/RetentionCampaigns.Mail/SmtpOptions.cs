@@ -20,7 +20,12 @@ public sealed record SmtpOptions
     public SmtpSecurity Security { get; set; } = SmtpSecurity.StartTlsWhenAvailable;
     public string? UserName { get; set; }
     public string? Password { get; set; }
-    /// <summary>Lets AUTH PLAIN/LOGIN send the password without TLS; only for a relay on a trusted network.</summary>
+    /// <summary>
+    /// An OAuth 2.0 access token for XOAUTH2 (Microsoft 365, Gmail relays) with <see cref="UserName"/>; used instead
+    /// of the password. Tokens expire: whoever configures it renews it (the app reads it at start).
+    /// </summary>
+    public string? AccessToken { get; set; }
+    /// <summary>Lets AUTH send the password without TLS; only for a relay on a trusted network.</summary>
     public bool AllowAuthWithoutTls { get; set; }
     /// <summary>
     /// SHA-256 fingerprint (hex) of a certificate to accept although it does not validate, e.g. a local relay's

@@ -1,17 +1,18 @@
 using System.Collections.Concurrent;
+using MimeKit;
 
 namespace RetentionCampaigns.Mail;
 
 /// <summary>
-/// Submits messages over SMTP through a pool of up to <see cref="SmtpOptions.PoolSize"/> connections, each
-/// reused across messages. A pooled connection that turns out dead before anything was handed over (the server
-/// dropped it while idle) is replaced and the message tried once more; nothing is ever resent once its final dot
-/// went out.
+/// Submits messages over SMTP (MailKit) through a pool of up to <see cref="SmtpOptions.PoolSize"/> connections,
+/// each reused across messages and carrying one at a time. A pooled connection that turns out dead before anything
+/// was handed over (the server dropped it while idle) is replaced and the message tried once more; nothing is ever
+/// resent once its final dot went out.
 /// </summary>
-public sealed class SmtpTransport(SmtpOptions options) : IMailTransport, IAsyncDisposable
+public sealed class SmtpTransport(SmtpOptions options, DkimSigning? dkim = null) : IMailTransport, IAsyncDisposable
 {
     readonly SemaphoreSlim slots = new(Math.Max(1, options.PoolSize));
-    readonly ConcurrentBag<SmtpConnection> idle = [];
+    readonly ConcurrentBag<SubmissionConnection> idle = [];
 
     int connectionsOpened;
 
@@ -20,48 +21,48 @@ public sealed class SmtpTransport(SmtpOptions options) : IMailTransport, IAsyncD
     /// <summary>Connections opened so far (for tests and the benchmark: a pool should open few).</summary>
     public int ConnectionsOpened => connectionsOpened;
 
-    public Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken ct)
+    public async Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken ct)
     {
-        var (bytes, messageId) = MimeWriter.Write(message, DateTimeOffset.UtcNow);
-        var from = (message.ReturnPath ?? message.From).Address;
-        return SendAsync(messageId, from, message.To.Select(t => t.Address).ToList(), bytes, message.NeedsSmtpUtf8, ct);
-    }
-
-    public async Task<SendResult> SendAsync(string messageId, string from, IReadOnlyList<string> recipients, byte[] data, bool needsSmtpUtf8,
-        CancellationToken ct)
-    {
-        await slots.WaitAsync(ct);
-        try
+        var (mime, messageId) = MessageComposer.Compose(message, DateTimeOffset.UtcNow);
+        using (mime)
         {
-            for (var attempt = 0; ; attempt++)
+            dkim?.Sign(mime);
+            var sender = new MailboxAddress("", message.EnvelopeSender.Address);
+            var recipients = message.To.Select(t => new MailboxAddress("", t.Address)).ToArray();
+            await slots.WaitAsync(ct);
+            try
             {
-                var (connection, reused, error) = await TakeAsync(ct);
-                if (connection is null)
-                    return new SendResult(SendOutcome.Transient, messageId, error!.Reply?.Code, error.Reply?.EnhancedStatus, error.Message);
-                var result = await connection.SendAsync(messageId, from, recipients, data, needsSmtpUtf8, ct);
-                if (connection.Usable && connection.MessagesSent < options.MaxMessagesPerConnection) idle.Add(connection);
-                else await connection.DisposeAsync();
-                // A reused connection that failed on the wire before the message went out: the server had dropped it.
-                if (reused && attempt == 0 && result is { Outcome: SendOutcome.Transient, ReplyCode: null or 421 } && !connection.Usable) continue;
-                return result;
+                for (var attempt = 0; ; attempt++)
+                {
+                    var (connection, reused, error) = await TakeAsync(ct);
+                    if (connection is null)
+                        return new SendResult(SendOutcome.Transient, messageId, error!.ReplyCode, error.EnhancedStatus, error.Message);
+                    var result = await connection.SendAsync(mime, messageId, sender, recipients, message.NeedsSmtpUtf8);
+                    var open = connection.IsConnected;
+                    if (open && connection.MessagesSent < options.MaxMessagesPerConnection) idle.Add(connection);
+                    else await connection.DisposeAsync();
+                    // A reused connection that failed before the message went out: the server had dropped it.
+                    if (reused && attempt == 0 && !open && result is { Outcome: SendOutcome.Transient, ReplyCode: null or 421 }) continue;
+                    return result;
+                }
+            }
+            finally
+            {
+                slots.Release();
             }
         }
-        finally
-        {
-            slots.Release();
-        }
     }
 
-    async Task<(SmtpConnection? Connection, bool Reused, SmtpConnectionException? Error)> TakeAsync(CancellationToken ct)
+    async Task<(SubmissionConnection? Connection, bool Reused, SmtpConnectionException? Error)> TakeAsync(CancellationToken ct)
     {
         while (idle.TryTake(out var pooled))
         {
-            if (pooled.Usable && DateTime.UtcNow - pooled.LastUsed < options.IdleTimeout) return (pooled, true, null);
+            if (pooled.IsConnected && DateTime.UtcNow - pooled.LastUsed < options.IdleTimeout) return (pooled, true, null);
             await pooled.DisposeAsync();
         }
         try
         {
-            var connection = await SmtpConnection.OpenAsync(options, ct);
+            var connection = await SubmissionConnection.OpenAsync(options, ct);
             Interlocked.Increment(ref connectionsOpened);
             return (connection, false, null);
         }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 using RetentionCampaigns.Api;
 using RetentionCampaigns.ApiKeys;
+using RetentionCampaigns.Bounces;
 using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Cli;
 using RetentionCampaigns.Consent;
@@ -143,6 +144,7 @@ public static class AppSetup
         api.MapCampaigns();
         api.MapCoupons();
         api.MapSuppressions();
+        api.MapBounces();
         api.MapPrivacy();
         api.MapReferralPrograms();
         api.MapReferrals();

@@ -34,14 +34,16 @@ public static class Messages
 {
     public static OutgoingMessage Sample(string subject = "Grüße aus Köln: 12,50 € Rabatt", string? to = null) => new()
     {
-        From = EmailAddress.Parse("news@shop.example", "Müller & Söhne"),
+        Frame = Frame,
         To = [EmailAddress.Parse(to ?? "jörg@bücher.example", "Jörg Weiß")],
-        ReplyTo = EmailAddress.Parse("service@shop.example", "Kundenservice"),
         Date = new DateTimeOffset(2026, 11, 22, 8, 15, 0, TimeSpan.FromHours(1)),
         Subject = subject,
         TextBody = "Hallo Jörg,\n.Punkt am Anfang\nÜbergrößen: 12,50 €\n",
         HtmlBody = "<p>Hallo J&ouml;rg,</p>\n<p>.Punkt</p>",
         UnsubscribeUrl = "https://mail.shop.example/u/TOKEN",
-        Headers = [new("X-Campaign", "Frühling")],
+        Headers = [new("X-RC-Delivery", "7-42")],
     };
+
+    public static readonly MessageFrame Frame = new(EmailAddress.Parse("news@shop.example", "Müller & Söhne"),
+        EmailAddress.Parse("service@shop.example", "Kundenservice"), [new("X-Campaign", "Frühling")]);
 }

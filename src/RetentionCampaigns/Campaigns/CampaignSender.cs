@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Quartz;
 using RetentionCampaigns.Api;
+using RetentionCampaigns.Bounces;
 using RetentionCampaigns.Consent;
 using RetentionCampaigns.Coupons;
 using RetentionCampaigns.Data;
@@ -20,7 +21,7 @@ namespace RetentionCampaigns.Campaigns;
 /// after, so a node that dies leaves at most its window in doubt; rows it had only claimed go back to pending.
 /// </summary>
 public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, TemplateEngine engine, TemplateModelBuilder models, IMailTransport transport,
-    SendWindow window, SendRateLimits rates, SuppressionList suppressions, CampaignSchedules schedules, IOptions<ShopOptions> shop,
+    SendWindow window, SendRateLimits rates, SuppressionList suppressions, ReturnPaths returnPaths, CampaignSchedules schedules, IOptions<ShopOptions> shop,
     IConfiguration configuration, TimeProvider clock, ILogger<CampaignSender> log)
 {
     const int BatchSize = 200;
@@ -284,6 +285,22 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         return outcomes;
     }
 
+    public const string DeliveryHeader = "X-RC-Delivery";
+
+    (long RunId, MessageFrame Frame)? frame;
+
+    /// <summary>Sender, reply address and Feedback-ID are the run's, the same for every message: checked and encoded once.</summary>
+    MessageFrame FrameFor(CampaignRun run, Campaign campaign)
+    {
+        if (frame is { } known && known.RunId == run.Id) return known.Frame;
+        var made = new MessageFrame(
+            EmailAddress.Parse(campaign.SenderEmail ?? shop.Value.SenderEmail, campaign.SenderName ?? shop.Value.Name),
+            campaign.ReplyTo is null ? null : EmailAddress.Parse(campaign.ReplyTo),
+            [new("Feedback-ID", $"{run.Id}:{campaign.Id}:rc")]);
+        frame = (run.Id, made);
+        return made;
+    }
+
     async Task<SendResult> SendOneAsync(CampaignRun run, Campaign campaign, TemplateVersion version, Recipient recipient)
     {
         OutgoingMessage message;
@@ -294,15 +311,16 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
             if (LegalFooter.Missing(rendered, model) is { } missing) return new SendResult(SendOutcome.Permanent, "", null, null, missing);
             message = new OutgoingMessage
             {
-                From = EmailAddress.Parse(campaign.SenderEmail ?? shop.Value.SenderEmail, campaign.SenderName ?? shop.Value.Name),
-                ReplyTo = campaign.ReplyTo is null ? null : EmailAddress.Parse(campaign.ReplyTo),
+                Frame = FrameFor(run, campaign),
                 To = [EmailAddress.Parse(recipient.Email)],
+                ReturnPath = returnPaths.For(run.Id, recipient.CustomerId),
                 Subject = rendered.Subject,
                 TextBody = rendered.Text,
                 HtmlBody = rendered.Html,
                 UnsubscribeUrl = model.Links.Unsubscribe,
-                // One delivery, one header: servers and tests can count messages per (run, customer).
-                Headers = [new("X-RC-Delivery", $"{run.Id}-{recipient.CustomerId}"), new("Feedback-ID", $"{run.Id}:{campaign.Id}:rc")],
+                // One delivery, one header: servers and tests can count messages per (run, customer), and a feedback
+                // report that quotes the message names its delivery.
+                Headers = [new(DeliveryHeader, $"{run.Id}-{recipient.CustomerId}")],
             };
         }
         catch (Exception exception) when (exception is TemplateRenderException or FormatException)

@@ -24,9 +24,12 @@ public sealed record CampaignItem(long Id, string Name, string? Description, str
 
 public sealed record RunReport(long Id, DateTime Slot, string State, int SegmentVersion, int TemplateVersion, int Members,
     Dictionary<string, int> Statuses, List<ReasonCount> Reasons, DateTime StartedAt, DateTime? FinishedAt, double? DurationSeconds, double? MessagesPerSecond,
-    int CouponsIssued, int CouponsRedeemed);
+    int CouponsIssued, int CouponsRedeemed, RunBounces Bounces);
+/// <summary>What came back from the bounce mailbox for the run's messages (each report once).</summary>
+public sealed record RunBounces(int Hard, int Soft, int Complaints);
 public sealed record DeliveryWhy(string CustomerId, long RunId, string Status, string? Reason, int HoldoutBucket, int HoldoutPercent,
-    int Attempts, DateTime? NotBefore, string? MessageId, string? Reply, DateTime UpdatedAt);
+    int Attempts, DateTime? NotBefore, string? MessageId, string? Reply, DateTime UpdatedAt, List<BounceNote> Bounces);
+public sealed record BounceNote(DateTime ReceivedAt, string Kind, string? Status, string Summary);
 
 public static partial class CampaignsApi
 {
@@ -166,10 +169,12 @@ public static partial class CampaignsApi
         var customer = await db.Customers.AsNoTracking().Where(c => c.ExternalId == customerId).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct);
         if (customer is null) return Customers.CustomersApi.NotFound(customerId);
         var delivery = await db.Deliveries.AsNoTracking().FirstOrDefaultAsync(d => d.RunId == runId && d.CustomerId == customer, ct);
-        return delivery is null
-            ? TypedResults.Problem(title: "Not in this run.", detail: $"Customer '{customerId}' was not a member of the segment when run {runId} took its snapshot.", statusCode: 404)
-            : TypedResults.Ok(new DeliveryWhy(customerId, runId, delivery.Status, delivery.Reason, CampaignRuns.HoldoutBucket(id, customer.Value),
-                campaign.HoldoutPercent, delivery.Attempts, delivery.NotBefore, delivery.MessageId, delivery.Reply, delivery.UpdatedAt));
+        if (delivery is null)
+            return TypedResults.Problem(title: "Not in this run.", detail: $"Customer '{customerId}' was not a member of the segment when run {runId} took its snapshot.", statusCode: 404);
+        var bounces = await db.Bounces.AsNoTracking().Where(b => b.RunId == runId && b.CustomerId == customer).OrderBy(b => b.Id)
+            .Select(b => new BounceNote(b.ReceivedAt, b.Kind, b.Status, b.Summary)).ToListAsync(ct);
+        return TypedResults.Ok(new DeliveryWhy(customerId, runId, delivery.Status, delivery.Reason, CampaignRuns.HoldoutBucket(id, customer.Value),
+            campaign.HoldoutPercent, delivery.Attempts, delivery.NotBefore, delivery.MessageId, delivery.Reply, delivery.UpdatedAt, bounces));
     }
 
     static async Task<RunReport> ReportAsync(RetentionDb db, CampaignRun run, CancellationToken ct)
@@ -179,9 +184,13 @@ public static partial class CampaignsApi
         double? duration = run.FinishedAt is { } end ? (end - run.StartedAt).TotalSeconds : null;
         var sent = statuses.GetValueOrDefault(DeliveryStatuses.Sent);
         var coupons = db.Coupons.Where(c => c.IssuedFor == CampaignSender.CouponsIssuedFor(run.Id));
+        var bounces = await db.Bounces.Where(b => b.RunId == run.Id).GroupBy(b => b.Kind).Select(g => new { Kind = g.Key, Count = g.Count() })
+            .ToDictionaryAsync(g => g.Kind, g => g.Count, ct);
         return new RunReport(run.Id, run.Slot, run.State, run.SegmentVersion, run.TemplateVersion, run.Members, statuses, reasons, run.StartedAt, run.FinishedAt,
             duration, duration is > 0 ? Math.Round(sent / duration.Value, 1) : null,
-            await coupons.CountAsync(ct), await coupons.CountAsync(c => c.RedeemedAt != null, ct));
+            await coupons.CountAsync(ct), await coupons.CountAsync(c => c.RedeemedAt != null, ct),
+            new RunBounces(bounces.GetValueOrDefault(Bounces.BounceKinds.Hard), bounces.GetValueOrDefault(Bounces.BounceKinds.Soft),
+                bounces.GetValueOrDefault(Bounces.BounceKinds.Complaint)));
     }
 
     internal static ProblemHttpResult RunNotFound(long id, long runId) =>

@@ -7,8 +7,10 @@ using RetentionCampaigns.Data;
 
 namespace RetentionCampaigns.Campaigns;
 
+/// <param name="Bounces">Reports from the bounce mailbox about this message (soft bounces are counted here).</param>
+/// <param name="Bounce">The latest of them: its kind and what it said.</param>
 public sealed record DeliveryRow(string CustomerId, string Status, string? Reason, bool HeldOut, string? MessageId, int Attempts,
-    DateTime? NotBefore, DateTime UpdatedAt);
+    DateTime? NotBefore, DateTime UpdatedAt, int Bounces = 0, string? Bounce = null);
 /// <param name="Next">The <c>after</c> value of the next page; null on the last.</param>
 public sealed record DeliveryPage(List<DeliveryRow> Items, long? Next);
 public sealed record ReasonCount(string Status, string? Reason, int Count);
@@ -57,8 +59,20 @@ public static class RunDeliveries
     public static async Task<DeliveryPage> PageAsync(RetentionDb db, long runId, Filter filter, long? after, int limit, CancellationToken ct)
     {
         var rows = await Query(db, runId, filter, after).Take(limit + 1).ToListAsync(ct);
-        return new DeliveryPage(rows.Take(limit).Select(r => r.Row).ToList(), rows.Count > limit ? rows[limit - 1].Key : null);
+        var page = rows.Take(limit).ToList();
+        var keys = page.Select(r => (long?)r.Key).ToList();
+        var bounces = await BouncesAsync(db, runId, db.Bounces.Where(b => b.RunId == runId && keys.Contains(b.CustomerId)), ct);
+        return new DeliveryPage(page.Select(r => WithBounces(r.Key, r.Row, bounces)).ToList(), rows.Count > limit ? rows[limit - 1].Key : null);
     }
+
+    /// <summary>Per customer: how many reports came back from the bounce mailbox, and the latest.</summary>
+    static async Task<Dictionary<long, (int Count, string Latest)>> BouncesAsync(RetentionDb db, long runId, IQueryable<Bounces.Bounce> bounces, CancellationToken ct) =>
+        (await bounces.OrderBy(b => b.Id).Select(b => new { b.CustomerId, b.Kind, b.Summary }).ToListAsync(ct))
+        .GroupBy(b => b.CustomerId!.Value)
+        .ToDictionary(g => g.Key, g => (g.Count(), $"{g.Last().Kind}: {g.Last().Summary}"));
+
+    static DeliveryRow WithBounces(long key, DeliveryRow row, Dictionary<long, (int Count, string Latest)> bounces) =>
+        bounces.TryGetValue(key, out var b) ? row with { Bounces = b.Count, Bounce = b.Latest } : row;
 
     /// <summary>Counts per status and reason, most frequent first.</summary>
     public static async Task<List<ReasonCount>> ReasonsAsync(RetentionDb db, long runId, CancellationToken ct) =>
@@ -87,11 +101,15 @@ public static class RunDeliveries
         http.Response.ContentType = "text/csv; charset=utf-8";
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"campaign-{id}-run-{runId}-deliveries.csv\"";
         await using var writer = new StreamWriter(http.Response.Body, new UTF8Encoding(false));
-        await writer.WriteAsync("customer_id,status,reason,held_out,message_id,attempts,not_before,updated_at\r\n");
-        await foreach (var (_, row) in Query(db, runId, filter!).AsAsyncEnumerable().WithCancellation(ct))
+        await writer.WriteAsync("customer_id,status,reason,held_out,message_id,attempts,not_before,updated_at,bounces,last_bounce\r\n");
+        // A run's bounces are few beside its deliveries: read once, not per row.
+        var bounces = await BouncesAsync(db, runId, db.Bounces.Where(b => b.RunId == runId && b.CustomerId != null), ct);
+        await foreach (var (key, listed) in Query(db, runId, filter!).AsAsyncEnumerable().WithCancellation(ct))
         {
+            var row = WithBounces(key, listed, bounces);
             await writer.WriteAsync(string.Join(',', Csv(row.CustomerId), row.Status, Csv(row.Reason), row.HeldOut ? "true" : "false", Csv(row.MessageId),
-                row.Attempts.ToString(CultureInfo.InvariantCulture), Time(row.NotBefore), Time(row.UpdatedAt)) + "\r\n");
+                row.Attempts.ToString(CultureInfo.InvariantCulture), Time(row.NotBefore), Time(row.UpdatedAt),
+                row.Bounces.ToString(CultureInfo.InvariantCulture), Csv(row.Bounce)) + "\r\n");
         }
         return Results.Empty;
     }

@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.EntityFrameworkCore;
 using RetentionCampaigns.Data;
 
@@ -47,7 +48,8 @@ public static class ConsentLedger
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await using var command = db.Database.GetDbConnection().Command(sql, null, [("@customer", customerId), ("@purpose", purpose), ("@status", status),
+            // Inside the caller's transaction when there is one (a complaint suppresses and withdraws together).
+            await using var command = db.Database.GetDbConnection().Command(sql, db.Database.CurrentTransaction?.GetDbTransaction(), [("@customer", customerId), ("@purpose", purpose), ("@status", status),
                 ("@source", witness.Source), ("@now", now), ("@ip", witness.IpAddress), ("@agent", witness.UserAgent), ("@version", witness.ConsentTextVersion)]);
             await using var reader = await command.ExecuteReaderAsync(ct);
             return await reader.ReadAsync(ct) ? (reader.GetInt64(1) == 1, reader.GetString(0)) : (false, null);

@@ -59,6 +59,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<ReferralCode> ReferralCodes => Set<ReferralCode>();
     public DbSet<ReferralVisit> ReferralVisits => Set<ReferralVisit>();
     public DbSet<Referral> Referrals => Set<Referral>();
+    public DbSet<Bounces.Bounce> Bounces => Set<Bounces.Bounce>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -88,6 +89,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
         model.Entity<Coupon>().HasKey(c => c.Code);
         model.Entity<Kpis.DashboardFigure>().HasKey(f => f.Name);
         model.Entity<AuditEntry>().ToTable("audit_log");
+        model.Entity<Bounces.Bounce>().ToTable("bounces");
         model.Entity<ReferralCode>().HasKey(c => c.Code);
         model.Entity<ReferralProgram>(e =>
         {

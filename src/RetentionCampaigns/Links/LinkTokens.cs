@@ -111,6 +111,21 @@ public sealed class LinkTokens
         return true;
     }
 
+    /// <summary>
+    /// A short lowercase tag (key id and 40 bits of HMAC, 12 hex digits) binding a payload to our keys, for where a
+    /// token must survive case folding and fit an address's local part (VERP return paths).
+    /// </summary>
+    public string ShortTag(string payload) => $"{currentKey:x2}{ShortMac(keys[currentKey], payload)}";
+
+    public bool VerifyShortTag(string payload, string tag)
+    {
+        if (tag.Length != 12 || !int.TryParse(tag.AsSpan(0, 2), System.Globalization.NumberStyles.HexNumber, null, out var keyId)
+            || !keys.TryGetValue(keyId, out var key)) return false;
+        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(ShortMac(key, payload)), Encoding.ASCII.GetBytes(tag[2..].ToLowerInvariant()));
+    }
+
+    static string ShortMac(byte[] key, string payload) => Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes("tag:" + payload)).AsSpan(0, 5));
+
     /// <summary>Configured keys plus those in the database; creates the first database key when there is none.</summary>
     public static async Task<LinkTokens> LoadAsync(RetentionDb db, PublicLinkOptions options, TimeProvider clock, CancellationToken ct)
     {

@@ -44,7 +44,7 @@ public sealed class TestSend(RetentionDb db, TemplateEngine engine, TemplateMode
             throw new Refused("template", missing) { Status = 422 };
         var message = new OutgoingMessage
         {
-            From = EmailAddress.Parse(shop.Value.SenderEmail, shop.Value.Name),
+            Frame = new MessageFrame(EmailAddress.Parse(shop.Value.SenderEmail, shop.Value.Name)),
             To = [recipientAddress!],
             Subject = "[Test] " + rendered.Subject,
             TextBody = rendered.Text,

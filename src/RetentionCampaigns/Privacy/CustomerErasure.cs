@@ -70,6 +70,8 @@ public static class CustomerErasure
             .ExecuteUpdateAsync(u => u.SetProperty(e => e.IpAddress, (string?)null).SetProperty(e => e.UserAgent, (string?)null), ct);
         var deliveries = await db.Deliveries.Where(d => d.CustomerId == id && d.Reply != null).ExecuteUpdateAsync(u => u.SetProperty(d => d.Reply, (string?)null), ct);
         await db.CustomerPreferences.Where(p => p.CustomerId == id).ExecuteDeleteAsync(ct);
+        // A bounce report quotes the address and the message: the count on the run stays, the words go.
+        await db.Bounces.Where(b => b.CustomerId == id).ExecuteUpdateAsync(u => u.SetProperty(b => b.Summary, "erased").SetProperty(b => b.Raw, (byte[]?)null), ct);
         var normalized = SuppressionList.Normalize(addresses[0]);
         await db.Signups.Where(s => s.CustomerId == id || s.Email.ToLower() == normalized).ExecuteDeleteAsync(ct);
         // The referral link dies with the code; referrals stay for the counts, without the friend's IP address.

@@ -162,7 +162,7 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
         }
         var result = await transport.SendAsync(new OutgoingMessage
         {
-            From = EmailAddress.Parse(shop.Value.SenderEmail, shop.Value.Name),
+            Frame = new MessageFrame(EmailAddress.Parse(shop.Value.SenderEmail, shop.Value.Name)),
             To = [EmailAddress.Parse(referrer.Email)],
             Subject = rendered.Subject,
             TextBody = rendered.Text,

@@ -32,6 +32,7 @@ public static class SchedulingSetup
     {
         var options = configuration.GetSection("Scheduling").Get<SchedulingOptions>() ?? new SchedulingOptions();
         var shop = configuration.GetSection("Shop").Get<ShopOptions>() ?? new ShopOptions();
+        var bounces = configuration.GetSection("Mail:Bounces").Get<Bounces.BounceOptions>() ?? new Bounces.BounceOptions();
         var (postgres, connectionString) = DataSetup.Connection(configuration);
         services.AddQuartz(quartz =>
         {
@@ -71,6 +72,12 @@ public static class SchedulingSetup
                     .WithSimpleSchedule(schedule => schedule.WithInterval(TimeSpan.FromMinutes(5)).RepeatForever()
                         .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithExistingCount)),
                 job => job.WithIdentity(ReferralRewardJob.Key));
+            // The bounce mailbox is read every few minutes when one is configured (the job returns at once otherwise).
+            quartz.ScheduleJob<Bounces.BouncePollJob>(
+                trigger => trigger.WithIdentity("bounce-mailbox", "system").StartNow()
+                    .WithSimpleSchedule(schedule => schedule.WithInterval(bounces.PollInterval).RepeatForever()
+                        .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)),
+                job => job.WithIdentity(Bounces.BouncePollJob.Key));
             // One durable job for every campaign; each campaign's trigger says which (CampaignSchedules).
             quartz.AddJob<CampaignRunJob>(job => job.WithIdentity(CampaignRunJob.Key).StoreDurably().RequestRecovery());
             // Send jobs are recovered on another node when theirs dies mid-run.

@@ -60,7 +60,7 @@ public sealed class ConfirmationMail(RetentionDb db, TemplateEngine engine, Link
         var rendered = engine.Render(version.Content[locale], model);
         return await transport.SendAsync(new OutgoingMessage
         {
-            From = EmailAddress.Parse(shop.SenderEmail, shop.Name),
+            Frame = new MessageFrame(EmailAddress.Parse(shop.SenderEmail, shop.Name)),
             To = [EmailAddress.Parse(signup.Email)],
             Subject = rendered.Subject,
             TextBody = rendered.Text,

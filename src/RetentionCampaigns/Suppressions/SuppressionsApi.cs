@@ -156,7 +156,7 @@ public static class SuppressionsApi
     }
 
     /// <summary>A spam complaint objects to marketing email: withdraw it for every customer with the address.</summary>
-    static async Task<int> WithdrawAfterComplaintAsync(RetentionDb db, string email, string provider, DateTime occurredAt, DateTime now, CancellationToken ct)
+    internal static async Task<int> WithdrawAfterComplaintAsync(RetentionDb db, string email, string provider, DateTime occurredAt, DateTime now, CancellationToken ct)
     {
         var normalized = SuppressionList.Normalize(email);
         var customers = await db.Customers.Where(c => c.Email.ToLower() == normalized).Select(c => c.Id).ToListAsync(ct);

@@ -53,7 +53,7 @@ public sealed class RunRecipientsTests
         var csv = await app.Api.GetAsync($"{runPath}/deliveries.csv?status=skipped");
         Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
         var lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("customer_id,status,reason,held_out,message_id,attempts,not_before,updated_at", lines[0]);
+        Assert.Equal("customer_id,status,reason,held_out,message_id,attempts,not_before,updated_at,bounces,last_bounce", lines[0]);
         Assert.Equal(11, lines.Length);
         Assert.All(lines.Skip(1), l => Assert.Contains(",skipped,no marketing consent at send time,false,", l));
 

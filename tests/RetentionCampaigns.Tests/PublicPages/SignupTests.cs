@@ -17,12 +17,12 @@ public sealed partial class SignupTests
     /// <summary>The path of the confirmation link in the newest double opt-in email to the address.</summary>
     static string ConfirmPath(RetentionApp app, string to)
     {
-        var message = OutboxMessage.ReadAll(app.Outbox).Last(m => m.Raw.Contains($"To: <{to}>", StringComparison.OrdinalIgnoreCase));
+        var message = OutboxMessage.ReadAll(app.Outbox).Last(m => m.IsTo(to));
         return PathOf(ConfirmLink().Match(message.Text).Value);
     }
 
     static int EmailsTo(RetentionApp app, string to) =>
-        OutboxMessage.ReadAll(app.Outbox).Count(m => m.Raw.Contains($"To: <{to}>", StringComparison.OrdinalIgnoreCase));
+        OutboxMessage.ReadAll(app.Outbox).Count(m => m.IsTo(to));
 
     [Theory, ClassData(typeof(BothStores))]
     public async Task AFormSignUpSendsTheConfirmationEmailAndOnlyThePostOfItsLinkGrantsConsent(DatabaseProvider store)

@@ -146,7 +146,7 @@ public sealed class ReferralTests
         // The referrer got one notice with their code; the friend got no email from us.
         var mail = OutboxMessage.ReadAll(app.Outbox);
         var notice = Assert.Single(mail, m => m.Raw.Contains("X-RC-Template: referral-reward"));
-        Assert.Contains("To: <p1@example.com>", notice.Raw);
+        Assert.Equal(["p1@example.com"], notice.To);
         Assert.Contains(referrerCoupon, notice.Text);
         Assert.DoesNotContain(mail, m => m.Raw.Contains("friend@example.org"));
 

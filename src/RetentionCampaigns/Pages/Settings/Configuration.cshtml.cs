@@ -41,6 +41,8 @@ public sealed partial class ConfigurationModel(IServiceProvider services, IConfi
         Add("Metrics", Options<MetricsOptions>("Metrics"));
         Add("Mail", Options<MailOptions>("Mail"));
         Add("Mail:Smtp", Options<SmtpOptions>("Mail:Smtp"));
+        Add("Mail:Dkim", Options<DkimOptions>("Mail:Dkim"));
+        Add("Mail:Bounces", Options<Bounces.BounceOptions>("Mail:Bounces"));
         Add("Scheduling", configuration.GetSection("Scheduling").Get<SchedulingOptions>() ?? new SchedulingOptions());
         Add("Links", Options<PublicLinkOptions>("Links"));
         Add("PublicPages", Options<PublicPageOptions>("PublicPages"));
