@@ -6,10 +6,22 @@ public enum SendOutcome
     Accepted,
     /// <summary>4xx: try again later.</summary>
     Transient,
-    /// <summary>5xx: do not retry; the reply says why (a 5.1.x means the address is bad).</summary>
+    /// <summary>5xx: do not retry; the reply says why (<see cref="DeliveryStatusCodes.AddressGone"/> tells a bad address).</summary>
     Permanent,
     /// <summary>The connection was lost after the final dot and before the reply: it may or may not have been accepted.</summary>
     InDoubt,
+}
+
+/// <summary>What an enhanced status code (RFC 3463) says about the address it was sent to.</summary>
+public static class DeliveryStatusCodes
+{
+    /// <summary>
+    /// The address does not exist or is disabled (5.1.x, 5.2.1): mail to it will never arrive, so it is suppressed.
+    /// Other permanent failures (a full mailbox, a policy or spam refusal, a message too big) say nothing about
+    /// the address and are not a reason to stop mailing a customer.
+    /// </summary>
+    public static bool AddressGone(string? status) =>
+        status is not null && (status.StartsWith("5.1.", StringComparison.Ordinal) || status == "5.2.1" || status.StartsWith("5.2.1 ", StringComparison.Ordinal));
 }
 
 /// <summary>What became of one message, with the server's reply where there is one.</summary>

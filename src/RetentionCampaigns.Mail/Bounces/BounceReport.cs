@@ -91,7 +91,7 @@ public sealed record BounceReport(
                 var diagnostic = Typed(chosen["Diagnostic-Code"]);
                 var kind = actionText switch
                 {
-                    "failed" when status is not null && (status.StartsWith("5.1.", StringComparison.Ordinal) || status.StartsWith("5.2.1", StringComparison.Ordinal)) => BounceKind.Hard,
+                    "failed" when DeliveryStatusCodes.AddressGone(status) => BounceKind.Hard,
                     "failed" or "delayed" => BounceKind.Soft,
                     _ => BounceKind.Informational,
                 };

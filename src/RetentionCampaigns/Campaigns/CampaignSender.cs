@@ -261,7 +261,7 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
                     }
                     break;
                 case SendOutcome.Permanent:
-                    var hardBounce = result.EnhancedStatus?.StartsWith("5.1.", StringComparison.Ordinal) == true;
+                    var hardBounce = DeliveryStatusCodes.AddressGone(result.EnhancedStatus);
                     outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Failed,
                         hardBounce ? "the address does not exist (hard bounce); it is now suppressed"
                             : result.ReplyCode is null ? result.Reply : "refused by the mail server", result.MessageId, result.Reply, Attempted: true));

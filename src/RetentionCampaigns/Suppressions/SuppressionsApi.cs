@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using RetentionCampaigns.Api;
 using RetentionCampaigns.Consent;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.Mail;
 
 namespace RetentionCampaigns.Suppressions;
 
@@ -100,7 +101,8 @@ public static class SuppressionsApi
 
     /// <summary>
     /// Provider feedback, all or nothing: complaints suppress the address and withdraw marketing consent as an
-    /// objection; hard bounces (bounceType hard, or a 5.x.x status) suppress it; soft bounces are ignored.
+    /// objection; hard bounces (bounceType hard, or a status saying the address is gone: 5.1.x, 5.2.1) suppress it;
+    /// soft bounces are ignored.
     /// </summary>
     static async Task<Results<Ok<FeedbackResult>, ValidationProblem>> Feedback(FeedbackInput input, RetentionDb db, SuppressionList suppressions,
         TimeProvider clock, CancellationToken ct)
@@ -148,7 +150,7 @@ public static class SuppressionsApi
         if (type == "bounce" && bounceType is null && status is null) errors.Add($"{path}.bounceType", "is required for a bounce unless status is given.");
         if (errors.Total > before) return null;
 
-        var hard = type == "bounce" && (bounceType == "hard" || (bounceType is null && status!.StartsWith('5')));
+        var hard = type == "bounce" && (bounceType == "hard" || (bounceType is null && DeliveryStatusCodes.AddressGone(status)));
         if (type == "bounce" && !hard) return null;
         var detail = string.Join("; ", new[] { status, diagnostic, messageId is null ? null : $"message {messageId}" }.Where(s => s is not null));
         return (email!, type == "complaint" ? SuppressionReasons.Complaint : SuppressionReasons.HardBounce,

@@ -93,9 +93,11 @@ public sealed class SuppressionTests
                 new { type = "bounce", email = "gone@example.com", status = "5.1.1", diagnostic = "550 5.1.1 no such user" },
                 new { type = "bounce", email = "full@example.com", bounceType = "soft", status = "4.2.2" },
                 new { type = "bounce", email = "gone@example.com", bounceType = "hard" },
+                // A permanent refusal that says nothing about the address (a blocklist) does not suppress it.
+                new { type = "bounce", email = "blocked@example.com", status = "5.7.1", diagnostic = "550 5.7.1 listed at a blocklist" },
             },
         })).JsonAsync(200);
-        Assert.Equal((2, 1, 1, 1), (result.GetProperty("suppressed").GetInt32(), result.GetProperty("alreadySuppressed").GetInt32(),
+        Assert.Equal((2, 1, 1, 2), (result.GetProperty("suppressed").GetInt32(), result.GetProperty("alreadySuppressed").GetInt32(),
             result.GetProperty("consentWithdrawn").GetInt32(), result.GetProperty("ignored").GetInt32()));
 
         var complaint = (await CheckAsync(app, "f1@example.com")).GetProperty("entry");
