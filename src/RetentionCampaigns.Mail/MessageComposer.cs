@@ -99,21 +99,17 @@ public static class MessageComposer
     static List<string> EncodedWords(string value, int firstLineUsed)
     {
         const int maxBytes = 45; // 60 base64 characters: with "=?utf-8?B?" and "?=" a word stays within 75
-        var words = new List<string>();
-        var chunk = new List<byte>(maxBytes);
-        Span<byte> buffer = stackalloc byte[4];
+        var bytes = Encoding.UTF8.GetBytes(value);
+        var words = new List<string>(bytes.Length / maxBytes + 2);
         var budget = Math.Clamp((78 - firstLineUsed - 12) / 4 * 3, 6, maxBytes);
-        foreach (var rune in value.EnumerateRunes())
+        for (var start = 0; start < bytes.Length;)
         {
-            var length = rune.EncodeToUtf8(buffer);
-            if (chunk.Count + length > (words.Count == 0 ? budget : maxBytes))
-            {
-                words.Add($"=?utf-8?B?{Convert.ToBase64String(chunk.ToArray())}?=");
-                chunk.Clear();
-            }
-            chunk.AddRange(buffer[..length].ToArray());
+            var length = Math.Min(words.Count == 0 ? budget : maxBytes, bytes.Length - start);
+            // Never split a character: back off to the start of a UTF-8 sequence.
+            while (start + length < bytes.Length && (bytes[start + length] & 0xC0) == 0x80) length--;
+            words.Add($"=?utf-8?B?{Convert.ToBase64String(bytes, start, length)}?=");
+            start += length;
         }
-        if (chunk.Count > 0) words.Add($"=?utf-8?B?{Convert.ToBase64String(chunk.ToArray())}?=");
         return words;
     }
 

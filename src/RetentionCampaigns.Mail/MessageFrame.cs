@@ -44,8 +44,15 @@ public sealed class MessageFrame
     }
 
     /// <summary>An address header encoded and folded by MimeKit (RFC 2047 display names).</summary>
-    internal static Header AddressHeader(HeaderId id, IEnumerable<EmailAddress> addresses)
+    internal static Header AddressHeader(HeaderId id, IReadOnlyList<EmailAddress> addresses)
     {
+        if (addresses is [{ DisplayName: null, NeedsSmtpUtf8: false } only])
+        {
+            // A bare ASCII address, as campaign mail has: nothing to encode or fold.
+            var bare = new Header(id, "");
+            bare.SetRawValue(Encoding.ASCII.GetBytes(" " + only.Address + "\r\n"));
+            return bare;
+        }
         var list = new InternetAddressList();
         var international = false;
         foreach (var address in addresses)

@@ -17,8 +17,10 @@ public sealed class SmtpConnectionException(string message, int? replyCode = nul
 
 /// <summary>
 /// One pooled MailKit client on a socket of our own with Nagle's algorithm off (MailKit's own connect leaves it on:
-/// every command then waits for the peer's delayed ACK, 22 messages/s). Not thread-safe, as MailKit's client is
-/// not: the pool hands it to one sender at a time.
+/// every command then waits for the peer's delayed ACK, 22 messages/s). MailKit is given a plain .NET stream over
+/// that socket, and the time limits are ours: one deadline per connection, moved on at every write and every reply
+/// (MailKit's own socket stream sets up two cancellation sources and a timer for every read and write). Not
+/// thread-safe, as MailKit's client is not: the pool hands it to one sender at a time.
 /// </summary>
 sealed class SubmissionConnection : IAsyncDisposable
 {
@@ -26,6 +28,8 @@ sealed class SubmissionConnection : IAsyncDisposable
     readonly Socket socket;
     readonly FinalDotWatch watch;
     readonly Client client;
+    /// <summary>Cancels whatever MailKit is waiting for once a step takes longer than its limit.</summary>
+    readonly CancellationTokenSource deadline = new();
 
     public int MessagesSent { get; private set; }
     public DateTime LastUsed { get; private set; } = DateTime.UtcNow;
@@ -37,10 +41,12 @@ sealed class SubmissionConnection : IAsyncDisposable
     {
         this.options = options;
         this.socket = socket;
-        watch = new FinalDotWatch(() => socket.ReceiveTimeout = Milliseconds(options.DataTimeout));
+        // Every write and every reply starts the next step's limit; the reply after the final dot gets the data timeout.
+        watch = new FinalDotWatch(
+            onProgress: () => deadline.CancelAfter(options.CommandTimeout),
+            onFinalDot: () => deadline.CancelAfter(options.DataTimeout));
         client = new Client(watch)
         {
-            Timeout = Milliseconds(options.CommandTimeout),
             LocalDomain = options.ClientName ?? System.Net.Dns.GetHostName(),
             SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
             // As before the move to MailKit: no revocation lookups to third-party hosts from a send path.
@@ -48,8 +54,6 @@ sealed class SubmissionConnection : IAsyncDisposable
         };
         client.ServerCertificateValidationCallback = TrustedCertificates.Validator(options.TrustedCertificateSha256);
     }
-
-    static int Milliseconds(TimeSpan span) => (int)Math.Clamp(span.TotalMilliseconds, 1, int.MaxValue);
 
     public static async Task<SubmissionConnection> OpenAsync(SmtpOptions options, CancellationToken ct)
     {
@@ -89,10 +93,15 @@ sealed class SubmissionConnection : IAsyncDisposable
             SmtpSecurity.StartTlsWhenAvailable => SecureSocketOptions.StartTlsWhenAvailable,
             _ => SecureSocketOptions.None,
         };
-        socket.ReceiveTimeout = socket.SendTimeout = Milliseconds(options.CommandTimeout);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+        deadline.CancelAfter(options.CommandTimeout);
         try
         {
-            await client.ConnectAsync(socket, options.Host, options.Port, security, ct);
+            await client.ConnectAsync(new NetworkStream(socket, ownsSocket: false), options.Host, options.Port, security, cancel.Token);
+        }
+        catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new SmtpConnectionException($"{options.Host}:{options.Port} did not answer within {options.CommandTimeout.TotalSeconds:0} s while greeting.", inner: e);
         }
         catch (SslHandshakeException e)
         {
@@ -113,7 +122,8 @@ sealed class SubmissionConnection : IAsyncDisposable
         // Chunking (BDAT) would leave no final dot to tell a sent message by; SIZE would have every message written
         // twice (once to measure it). Without them the server still refuses an oversized message after the data.
         client.Capabilities &= ~(SmtpCapabilities.Chunking | SmtpCapabilities.BinaryMime | SmtpCapabilities.Size);
-        if (!string.IsNullOrEmpty(options.UserName)) await AuthenticateAsync(ct);
+        if (!string.IsNullOrEmpty(options.UserName)) await AuthenticateAsync(cancel.Token);
+        deadline.CancelAfter(Timeout.InfiniteTimeSpan); // idle in the pool: the idle timeout decides
     }
 
     async Task AuthenticateAsync(CancellationToken ct)
@@ -143,6 +153,10 @@ sealed class SubmissionConnection : IAsyncDisposable
         {
             throw new SmtpConnectionException($"Authentication failed: {(int)e.StatusCode} {e.Message}", (int)e.StatusCode, SmtpReplies.EnhancedStatus(e.Message), e);
         }
+        catch (OperationCanceledException e) when (deadline.IsCancellationRequested)
+        {
+            throw new SmtpConnectionException($"{options.Host} did not answer AUTH within {options.CommandTimeout.TotalSeconds:0} s.", inner: e);
+        }
     }
 
     static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
@@ -158,10 +172,11 @@ sealed class SubmissionConnection : IAsyncDisposable
             return new SendResult(SendOutcome.Permanent, messageId, 553, "5.6.7", $"An address needs SMTPUTF8, which {options.Host} does not offer.");
         watch.Start();
         client.Refused.Clear();
-        socket.ReceiveTimeout = Milliseconds(options.CommandTimeout);
+        deadline.CancelAfter(options.CommandTimeout);
         try
         {
-            var reply = await client.SendAsync(FormatOptions.Default, message, sender, recipients, CancellationToken.None);
+            var reply = await client.SendAsync(FormatOptions.Default, message, sender, recipients, deadline.Token);
+            deadline.CancelAfter(Timeout.InfiniteTimeSpan);
             MessagesSent++;
             return new SendResult(SendOutcome.Accepted, messageId, 250, SmtpReplies.EnhancedStatus(reply),
                 client.Refused.Count == 0 ? $"250 {reply}" : $"250 {reply}; refused recipients: {string.Join("; ", client.Refused.Select(r => $"{r.Address}: {r.Code} {r.Text}"))}");
@@ -175,16 +190,19 @@ sealed class SubmissionConnection : IAsyncDisposable
         {
             // A reply, wherever it came: the server decided. 421 closes the connection (RFC 5321 3.8).
             if (e.StatusCode == SmtpStatusCode.ServiceNotAvailable) await DisconnectQuietlyAsync();
+            else deadline.CancelAfter(Timeout.InfiniteTimeSpan);
             return SmtpReplies.Failed(messageId, (int)e.StatusCode, e.Message);
         }
         catch (ServiceNotAuthenticatedException e)
         {
+            deadline.CancelAfter(Timeout.InfiniteTimeSpan);
             return SmtpReplies.Failed(messageId, 530, e.Message);
         }
         catch (Exception e) when (e is IOException or SmtpProtocolException or TimeoutException or SocketException or OperationCanceledException or ServiceNotConnectedException)
         {
             await DisconnectQuietlyAsync();
-            var reason = e is SmtpProtocolException or ServiceNotConnectedException ? e.Message : $"the connection failed: {e.Message}";
+            var reason = e is OperationCanceledException ? $"{options.Host} did not answer in time"
+                : e is SmtpProtocolException or ServiceNotConnectedException ? e.Message : $"the connection failed: {e.Message}";
             return watch.FinalDotSent
                 ? new SendResult(SendOutcome.InDoubt, messageId, null, null, $"The connection was lost after the message was sent and before the server replied: {reason}")
                 : new SendResult(SendOutcome.Transient, messageId, null, null, reason);
@@ -210,6 +228,7 @@ sealed class SubmissionConnection : IAsyncDisposable
         }
         client.Dispose();
         socket.Dispose();
+        deadline.Dispose();
     }
 
     /// <summary>A client that notes refused recipients instead of failing the whole message for one of them.</summary>
@@ -233,7 +252,7 @@ sealed class SubmissionConnection : IAsyncDisposable
 /// write returned; a CRLF "." CRLF at the end of everything written since the transaction began means the server
 /// has the whole message. The fault tests guard this reading of MailKit's behaviour.
 /// </summary>
-sealed class FinalDotWatch(Action onFinalDot) : IProtocolLogger
+sealed class FinalDotWatch(Action onProgress, Action onFinalDot) : IProtocolLogger
 {
     uint tail; // the last four bytes written, oldest in the high byte
     byte last;
@@ -254,6 +273,7 @@ sealed class FinalDotWatch(Action onFinalDot) : IProtocolLogger
 
     public void LogClient(byte[] buffer, int offset, int count)
     {
+        onProgress();
         if (!started || count == 0) return;
         // Keep the last five bytes: "\r\n.\r\n".
         for (var i = Math.Max(offset, offset + count - 5); i < offset + count; i++)
@@ -269,7 +289,10 @@ sealed class FinalDotWatch(Action onFinalDot) : IProtocolLogger
         }
     }
 
-    public void LogServer(byte[] buffer, int offset, int count) { }
+    public void LogServer(byte[] buffer, int offset, int count)
+    {
+        if (!FinalDotSent) onProgress();
+    }
 
     public void Dispose() { }
 }

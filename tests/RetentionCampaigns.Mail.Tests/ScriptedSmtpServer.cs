@@ -6,13 +6,13 @@ namespace RetentionCampaigns.Mail.Tests;
 
 /// <summary>
 /// A minimal SMTP server (PIPELINING, ENHANCEDSTATUSCODES) that misbehaves at one point of a transaction on the
-/// connection it is told to: replies with a given line, closes the connection (FIN) or resets it (RST). For the
+/// connection it is told to: replies with a given line, closes the connection (FIN), resets it (RST) or falls silent. For the
 /// fault tests that smtp-sink cannot script, such as a reset after the final dot.
 /// </summary>
 public sealed class ScriptedSmtpServer : IAsyncDisposable
 {
     public enum Point { Mail, Rcpt, Data, FinalDot, Idle }
-    public enum Act { Reply, Close, Reset }
+    public enum Act { Reply, Close, Reset, Hang }
 
     readonly TcpListener listener = new(IPAddress.Loopback, 0);
     readonly Point point;
@@ -69,6 +69,9 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
                     return true;
                 case Act.Close:
                     socket.Shutdown(SocketShutdown.Both);
+                    return true;
+                case Act.Hang:
+                    await Task.Delay(Timeout.Infinite, stop.Token); // say nothing until the test ends
                     return true;
                 default:
                     socket.LingerState = new LingerOption(true, 0); // closing now sends RST

@@ -60,6 +60,22 @@ public sealed class SmtpFaultTests
         Assert.Equal(1, server.Connections); // a fresh connection is not retried: the next attempt is the ledger's
     }
 
+    [Theory]
+    [InlineData(Point.Mail, SendOutcome.Transient)]
+    [InlineData(Point.Data, SendOutcome.Transient)]
+    [InlineData(Point.FinalDot, SendOutcome.InDoubt)]
+    public async Task AServerThatFallsSilentIsGivenUpOnWithinItsTimeLimit(Point point, SendOutcome expected)
+    {
+        await using var server = new ScriptedSmtpServer(point, Act.Hang);
+        await using var transport = new SmtpTransport(Options(server) with { CommandTimeout = TimeSpan.FromSeconds(1), DataTimeout = TimeSpan.FromSeconds(2) });
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var result = await transport.SendAsync(Message(), CancellationToken.None);
+        Assert.True(result.Outcome == expected, result.ToString());
+        Assert.Contains("did not answer in time", result.Reply);
+        // The reply after the final dot waits for the longer data timeout, every other step for the command timeout.
+        Assert.InRange(watch.Elapsed.TotalSeconds, point == Point.FinalDot ? 1.9 : 0.9, point == Point.FinalDot ? 4 : 3);
+    }
+
     [Fact]
     public async Task AfterAFaultTheNextMessageGetsAFreshConnection()
     {
