@@ -50,7 +50,8 @@ public sealed record InboxResult(int Read, int Hard, int Soft, int Complaints, i
 /// header together with its Message-ID as we stored it (so a forged report cannot name someone else's delivery).
 /// Anything unreadable or unmatched is kept and counted, never dropped.
 /// </summary>
-public sealed class BounceInbox(RetentionDb db, ReturnPaths returnPaths, SuppressionList suppressions, TimeProvider clock, ILogger<BounceInbox> log)
+public sealed class BounceInbox(RetentionDb db, ReturnPaths returnPaths, SuppressionList suppressions, TimeProvider clock, IServiceScopeFactory scopes,
+    ILogger<BounceInbox> log)
 {
     /// <summary>Reads one message's bytes and records it; true when it was new.</summary>
     public async Task<(bool New, Bounce Bounce)> RecordAsync(byte[] raw, CancellationToken ct)
@@ -70,7 +71,17 @@ public sealed class BounceInbox(RetentionDb db, ReturnPaths returnPaths, Suppres
         };
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         db.Bounces.Add(bounce);
-        await db.SaveChangesAsync(ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            // Another reading (the schedule on another node, or a reading asked for by hand) took it first.
+            if (!await IsRecordedElsewhereAsync(fingerprint)) throw;
+            db.ChangeTracker.Clear();
+            return (false, bounce);
+        }
         db.Entry(bounce).State = EntityState.Detached;
         if (delivery is { } d && report.Kind is BounceKind.Hard or BounceKind.Complaint)
         {
@@ -91,6 +102,12 @@ public sealed class BounceInbox(RetentionDb db, ReturnPaths returnPaths, Suppres
         if (delivery is null && report.Kind != BounceKind.Informational)
             log.LogWarning("Bounce mailbox: a {Kind} message could not be tied to a delivery ({Summary}); it is kept as bounce {Id}.", kind, report.Summary, bounce.Id);
         return (true, bounce);
+    }
+
+    async Task<bool> IsRecordedElsewhereAsync(string fingerprint)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<RetentionDb>().Bounces.AnyAsync(b => b.Fingerprint == fingerprint);
     }
 
     async Task<(long RunId, long CustomerId)?> MatchAsync(BounceReport report, CancellationToken ct)
