@@ -31,7 +31,12 @@ public static class MailSetup
             .Validate(o => o.Password is null || o.UserName is not null, "Mail:Smtp:Password needs Mail:Smtp:UserName.");
         services.AddOptions<SmtpOptions>().BindConfiguration("Mail:Smtp")
             .Validate(o => o.AccessToken is null || o.UserName is not null, "Mail:Smtp:AccessToken (XOAUTH2) needs Mail:Smtp:UserName.");
-        services.AddOptions<DkimOptions>().BindConfiguration("Mail:Dkim");
+        services.AddOptions<DkimOptions>().BindConfiguration("Mail:Dkim")
+            .Validate(o => !o.Enabled || !string.IsNullOrWhiteSpace(o.Domain) && !string.IsNullOrWhiteSpace(o.Selector) && !string.IsNullOrWhiteSpace(o.KeyFile),
+                "DKIM needs Mail:Dkim:Domain, Mail:Dkim:Selector and Mail:Dkim:KeyFile together.")
+            .Validate(o => !o.Enabled || string.IsNullOrWhiteSpace(o.KeyFile) || File.Exists(o.KeyFile), "Mail:Dkim:KeyFile does not exist.")
+            .Validate(o => o.Algorithm.ToLowerInvariant() is "rsa-sha256" or "ed25519-sha256", "Mail:Dkim:Algorithm must be rsa-sha256 or ed25519-sha256.")
+            .ValidateOnStart();
         services.AddOptions<BounceOptions>().BindConfiguration("Mail:Bounces")
             .Validate(o => o.Domain is null || EmailAddress.TryParse($"{o.LocalPart}+1.1.000000000000@{o.Domain}", null, out _, out _),
                 "Mail:Bounces:Domain and LocalPart must make a valid address (e.g. bounces+...@bounces.shop.example).")
