@@ -3,7 +3,7 @@
 # idempotently: PostgreSQL (started, password set), Python 3 with aiosmtpd (a recording SMTP server; the mail
 # tests also read our messages back with its email package) and dkimpy (an independent DKIM verifier), Postfix
 # (smtp-sink, smtp-source, and a running local-only Postfix delivering to a test mailbox and bouncing mail for
-# unknown local users), Dovecot (the bounce mailbox over IMAP), openssl, Chromium (browser tests) and npm (the
+# unknown local users), Dovecot (the bounce mailbox over IMAP and POP3), openssl, Chromium (browser tests) and npm (the
 # UI's scripts). Runs every test project and ends with one line "N passed, N failed[, N skipped]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,8 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || packages+=(postgresql)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 /usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1 || packages+=(python3-aiosmtpd)
 /usr/bin/python3 -c "import dkim, nacl" >/dev/null 2>&1 || packages+=(python3-dkim python3-nacl)
-[ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd)
+[ -f /usr/share/dovecot/protocols.d/imapd.protocol ] || packages+=(dovecot-imapd)
+[ -f /usr/share/dovecot/protocols.d/pop3d.protocol ] || packages+=(dovecot-pop3d)
 [ -x /usr/sbin/smtp-sink ] || packages+=(postfix)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 [ -x /usr/bin/chromium ] || packages+=(chromium)   # the browser tests drive Debian's Chromium, never a downloaded one
@@ -30,7 +31,7 @@ fi
 
 # A real Postfix on the loopback delivering to a local mailbox, for the delivery test. It takes mail for any local
 # user (empty local_recipient_maps) and bounces what it cannot deliver to the sender, a VERP address of user
-# rcbounce (recipient_delimiter +), whose mailbox Dovecot serves over IMAP on the loopback: the bounce test.
+# rcbounce (recipient_delimiter +), whose mailbox Dovecot serves over IMAP and POP3 on the loopback: the bounce tests.
 id rcmail >/dev/null 2>&1 || as_root useradd --create-home rcmail
 id rcbounce >/dev/null 2>&1 || as_root useradd --create-home rcbounce
 export RC_TEST_IMAP_PASSWORD=rcbounce-secret

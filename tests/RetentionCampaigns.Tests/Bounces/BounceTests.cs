@@ -138,7 +138,22 @@ public sealed class BounceTests
     }
 
     [Theory, ClassData(typeof(BothStores))]
-    public async Task ARealPostfixBounceReachesItsDeliveryThroughTheImapMailbox(DatabaseProvider store)
+    public Task ARealPostfixBounceReachesItsDeliveryThroughTheImapMailbox(DatabaseProvider store) => RealPostfixBounceAsync(store, "Imap", 143);
+
+    [Fact]
+    public Task ARealPostfixBounceReachesItsDeliveryThroughThePop3Mailbox() => RealPostfixBounceAsync(DatabaseProvider.Postgres, "Pop3", 110);
+
+    /// <summary>One reader at a time: the tests share the one test mailbox (and the poll would take the other's bounce).</summary>
+    static readonly SemaphoreSlim Mailbox = new(1, 1);
+
+    static async Task RealPostfixBounceAsync(DatabaseProvider store, string protocol, int port)
+    {
+        await Mailbox.WaitAsync();
+        try { await RealPostfixBounceInMailboxAsync(store, protocol, port); }
+        finally { Mailbox.Release(); }
+    }
+
+    static async Task RealPostfixBounceInMailboxAsync(DatabaseProvider store, string protocol, int port)
     {
         var fingerprint = SnakeoilSha256();
         var settings = new Dictionary<string, string>
@@ -146,7 +161,9 @@ public sealed class BounceTests
             ["Mail:Transport"] = "Smtp", ["Mail:Smtp:Host"] = "127.0.0.1", ["Mail:Smtp:Port"] = "25", ["Mail:Smtp:Security"] = "StartTls",
             ["Mail:Smtp:TrustedCertificateSha256"] = fingerprint, ["Mail:Smtp:ClientName"] = "rc-test.localdomain",
             ["Mail:Bounces:Domain"] = "localhost.localdomain", ["Mail:Bounces:LocalPart"] = "rcbounce",
-            ["Mail:Bounces:Mailbox:Host"] = "127.0.0.1", ["Mail:Bounces:Mailbox:Port"] = "143", ["Mail:Bounces:Mailbox:Security"] = "StartTls",
+            ["Mail:Bounces:Mailbox:Protocol"] = protocol,
+            ["Mail:Bounces:Mailbox:Host"] = "127.0.0.1", ["Mail:Bounces:Mailbox:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Mail:Bounces:Mailbox:Security"] = "StartTls",
             ["Mail:Bounces:Mailbox:TrustedCertificateSha256"] = fingerprint, ["Mail:Bounces:Mailbox:UserName"] = "rcbounce",
             ["Mail:Bounces:Mailbox:Password"] = Environment.GetEnvironmentVariable("RC_TEST_IMAP_PASSWORD") ?? "rcbounce-secret",
         };
