@@ -39,18 +39,24 @@ public sealed class DkimSigning
 
     DkimSigning(DkimSigner signer) => this.signer = signer;
 
+    /// <summary>What is wrong with the settings, in words to fix them by; null when they can be loaded.</summary>
+    public static string? ConfigurationProblem(DkimOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Domain) || string.IsNullOrWhiteSpace(options.Selector) || string.IsNullOrWhiteSpace(options.KeyFile))
+            return "DKIM needs Mail:Dkim:Domain, Mail:Dkim:Selector and Mail:Dkim:KeyFile together.";
+        if (!File.Exists(options.KeyFile)) return $"The DKIM key file {options.KeyFile} does not exist.";
+        if (options.Algorithm.ToLowerInvariant() is not ("rsa-sha256" or "ed25519-sha256"))
+            return $"Mail:Dkim:Algorithm '{options.Algorithm}' is not rsa-sha256 or ed25519-sha256.";
+        return null;
+    }
+
     /// <summary>Loads the key; a configuration mistake is an error at start, with what to fix.</summary>
     public static DkimSigning Load(DkimOptions options)
     {
-        if (string.IsNullOrWhiteSpace(options.Domain) || string.IsNullOrWhiteSpace(options.Selector) || string.IsNullOrWhiteSpace(options.KeyFile))
-            throw new InvalidOperationException("DKIM needs Mail:Dkim:Domain, Mail:Dkim:Selector and Mail:Dkim:KeyFile together.");
-        if (!File.Exists(options.KeyFile)) throw new InvalidOperationException($"The DKIM key file {options.KeyFile} does not exist.");
-        DkimSigner signer = options.Algorithm.ToLowerInvariant() switch
-        {
-            "rsa-sha256" => new DotNetRsaSigner(File.ReadAllText(options.KeyFile), options.Domain, options.Selector),
-            "ed25519-sha256" => new DkimSigner(options.KeyFile, options.Domain, options.Selector, DkimSignatureAlgorithm.Ed25519Sha256),
-            _ => throw new InvalidOperationException($"Mail:Dkim:Algorithm '{options.Algorithm}' is not rsa-sha256 or ed25519-sha256."),
-        };
+        if (ConfigurationProblem(options) is { } problem) throw new InvalidOperationException(problem);
+        DkimSigner signer = options.Algorithm.ToLowerInvariant() == "rsa-sha256"
+            ? new DotNetRsaSigner(File.ReadAllText(options.KeyFile!), options.Domain!, options.Selector!)
+            : new DkimSigner(options.KeyFile!, options.Domain!, options.Selector!, DkimSignatureAlgorithm.Ed25519Sha256);
         signer.HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed;
         signer.BodyCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed;
         return new DkimSigning(signer);

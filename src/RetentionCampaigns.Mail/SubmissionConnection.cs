@@ -34,7 +34,6 @@ sealed class SubmissionConnection : IAsyncDisposable
     public int MessagesSent { get; private set; }
     public DateTime LastUsed { get; private set; } = DateTime.UtcNow;
     public bool IsConnected => client.IsConnected;
-    public bool IsSecure => client.IsSecure;
     public bool SmtpUtf8 => client.Capabilities.HasFlag(SmtpCapabilities.UTF8);
 
     SubmissionConnection(SmtpOptions options, Socket socket)

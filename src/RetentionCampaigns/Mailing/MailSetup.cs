@@ -14,6 +14,12 @@ public sealed class MailOptions
     public string PickupDirectory { get; set; } = "outbox";
 }
 
+sealed class DkimSettingsCheck : IValidateOptions<DkimOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DkimOptions options) =>
+        options.Enabled && DkimSigning.ConfigurationProblem(options) is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
+}
+
 /// <summary>The DKIM signer when <c>Mail:Dkim</c> is configured (its key is loaded once, at start).</summary>
 public sealed record MailSigning(DkimSigning? Dkim);
 
@@ -31,12 +37,9 @@ public static class MailSetup
             .Validate(o => o.Password is null || o.UserName is not null, "Mail:Smtp:Password needs Mail:Smtp:UserName.");
         services.AddOptions<SmtpOptions>().BindConfiguration("Mail:Smtp")
             .Validate(o => o.AccessToken is null || o.UserName is not null, "Mail:Smtp:AccessToken (XOAUTH2) needs Mail:Smtp:UserName.");
-        services.AddOptions<DkimOptions>().BindConfiguration("Mail:Dkim")
-            .Validate(o => !o.Enabled || !string.IsNullOrWhiteSpace(o.Domain) && !string.IsNullOrWhiteSpace(o.Selector) && !string.IsNullOrWhiteSpace(o.KeyFile),
-                "DKIM needs Mail:Dkim:Domain, Mail:Dkim:Selector and Mail:Dkim:KeyFile together.")
-            .Validate(o => !o.Enabled || string.IsNullOrWhiteSpace(o.KeyFile) || File.Exists(o.KeyFile), "Mail:Dkim:KeyFile does not exist.")
-            .Validate(o => o.Algorithm.ToLowerInvariant() is "rsa-sha256" or "ed25519-sha256", "Mail:Dkim:Algorithm must be rsa-sha256 or ed25519-sha256.")
-            .ValidateOnStart();
+        // The signer's own checks, at start rather than at the first message.
+        services.AddOptions<DkimOptions>().BindConfiguration("Mail:Dkim").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DkimOptions>, DkimSettingsCheck>();
         services.AddOptions<BounceOptions>().BindConfiguration("Mail:Bounces")
             .Validate(o => o.Domain is null || EmailAddress.TryParse($"{o.LocalPart}+1.1.000000000000@{o.Domain}", null, out _, out _),
                 "Mail:Bounces:Domain and LocalPart must make a valid address (e.g. bounces+...@bounces.shop.example).")
