@@ -18,6 +18,7 @@ public sealed record DkimOptions
     /// <summary><c>rsa-sha256</c> (default) or <c>ed25519-sha256</c> (RFC 8463; receivers that do not know it ignore it).</summary>
     public string Algorithm { get; set; } = "rsa-sha256";
 
+    [System.Text.Json.Serialization.JsonIgnore] // derived, not a setting
     public bool Enabled => !string.IsNullOrWhiteSpace(Domain) || !string.IsNullOrWhiteSpace(Selector) || !string.IsNullOrWhiteSpace(KeyFile);
 }
 

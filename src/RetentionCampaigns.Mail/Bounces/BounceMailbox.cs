@@ -28,6 +28,7 @@ public sealed record BounceMailboxOptions
     public int BatchSize { get; set; } = 500;
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    [System.Text.Json.Serialization.JsonIgnore] // derived, not a setting
     public bool Enabled => !string.IsNullOrWhiteSpace(Host);
 }
 

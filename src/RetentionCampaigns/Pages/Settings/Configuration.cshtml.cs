@@ -65,10 +65,13 @@ public sealed partial class ConfigurationModel(IServiceProvider services, IConfi
     /// <summary>What is wrong with a section, when its checks fail.</summary>
     public Dictionary<string, List<string>> Problems { get; } = [];
 
+    /// <summary>Enums as the words one writes in appsettings (StartTls, not 2).</summary>
+    static readonly JsonSerializerOptions AsConfigured = new() { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+
     void Add(string section, object options)
     {
         var settings = new List<(string, string)>();
-        Flatten("", JsonSerializer.SerializeToElement(options, options.GetType()), settings);
+        Flatten("", JsonSerializer.SerializeToElement(options, options.GetType(), AsConfigured), settings);
         Sections.Add((section, settings));
     }
 
