@@ -163,7 +163,7 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
                 outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, "the customer no longer exists"));
             else if (suppressed.TryGetValue(hashes[customerId], out var why))
                 outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, $"the address is on the suppression list ({why.Replace('_', ' ')})"));
-            else if (referralLinks && recipient.Model.Links.Referral.Length == 0)
+            else if (referralLinks && recipient.Model.Links.Referral is null)
                 outcomes.Add(new DeliveryOutcome(customerId, DeliveryStatuses.Skipped, "the customer left the referral program (no referral link)"));
             else if (preferences.TryGetValue(customerId, out var chosen)
                      && chosen.Refusal(campaign.Topic, now, recent.GetValueOrDefault(customerId)?.Max(r => (DateTime?)r.SentAt)) is { } refusal)

@@ -52,7 +52,7 @@ public sealed class ConfirmationMail(RetentionDb db, TemplateEngine engine, Link
         var format = LocaleFormat.For(locale);
         var model = new TemplateModel
         {
-            Customer = new CustomerView { FirstName = signup.FirstName ?? "", Greeting = format.Greeting(signup.FirstName), Email = signup.Email, Locale = locale },
+            Customer = new CustomerView { FirstName = string.IsNullOrWhiteSpace(signup.FirstName) ? null : signup.FirstName.Trim(), Greeting = format.Greeting(signup.FirstName), Email = signup.Email, Locale = locale },
             Links = new LinksView { Unsubscribe = "", Preferences = "", Shop = shop.Website, Confirm = links.Confirm(signup.Id, signup.ExpiresAt) },
             Sender = new SenderView { Name = shop.Name, Email = shop.SenderEmail, PostalAddress = shop.PostalAddress },
             Reason = "",

@@ -13,9 +13,9 @@ public static class DefaultTemplates
     public sealed record Definition(string Key, string Name, string Kind, string Description)
     {
         public Dictionary<string, TemplateContent> Content { get; } = LocaleFormat.Supported.ToDictionary(l => l, l => new TemplateContent(
-            DefaultTemplateFiles.File($"{l}/{Key}.subject.hbs")?.Trim() ?? throw new InvalidOperationException($"templates/{l}/{Key}.subject.hbs is missing"),
-            DefaultTemplateFiles.File($"{l}/{Key}.html.hbs") ?? throw new InvalidOperationException($"templates/{l}/{Key}.html.hbs is missing"),
-            DefaultTemplateFiles.File($"{l}/{Key}.text.hbs")));
+            DefaultTemplateFiles.File($"{l}/{Key}.subject.sbn")?.Trim() ?? throw new InvalidOperationException($"templates/{l}/{Key}.subject.sbn is missing"),
+            DefaultTemplateFiles.File($"{l}/{Key}.html.sbn") ?? throw new InvalidOperationException($"templates/{l}/{Key}.html.sbn is missing"),
+            DefaultTemplateFiles.File($"{l}/{Key}.text.sbn")));
     }
 
     public static IReadOnlyList<Definition> All { get; } =

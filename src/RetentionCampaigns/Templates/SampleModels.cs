@@ -27,7 +27,7 @@ public static class SampleModels
                 Email = $"{firstName.ToLowerInvariant()}@example.com",
                 Locale = locale,
                 Country = locale == "de" ? "DE" : "GB",
-                Attributes = new Dictionary<string, string> { ["loyaltyTier"] = "gold" },
+                Attributes = new Dictionary<string, string?> { ["loyaltyTier"] = "gold" },
             },
             Metrics = new MetricsView
             {

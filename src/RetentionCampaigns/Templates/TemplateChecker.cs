@@ -1,286 +1,215 @@
+using Scriban;
+using Scriban.Parsing;
+using Scriban.Syntax;
+
 namespace RetentionCampaigns.Templates;
 
 /// <summary>
-/// A static check of a Handlebars source before Handlebars.Net sees it: Handlebars.Net reports most syntax
-/// errors without a position and accepts unknown variables and helpers (they render as nothing), which would let
-/// a typo reach thousands of customers as an empty greeting. This scanner knows the template model, our
-/// helpers and partials, and the Handlebars tag forms we allow; it reports every problem with line and column.
+/// Checks a template on Scriban's parse tree before anyone receives it: Scriban renders an unknown variable or
+/// member as nothing, which would let a typo reach thousands of customers as an empty greeting. This knows the
+/// template model, our functions and partials and the built-in objects of the sandbox, and reports every problem
+/// with line and column in the text the marketer wrote (partials are not expanded here).
 /// </summary>
 public static class TemplateChecker
 {
-    /// <summary>Helpers a template may call, with their argument counts (min, max).</summary>
-    public static readonly IReadOnlyDictionary<string, (int Min, int Max)> Helpers = new Dictionary<string, (int, int)>
-    {
-        ["money"] = (1, 1),
-        ["date"] = (1, 2),
-        ["plural"] = (3, 3),
-        ["default"] = (2, 2),
-        ["link"] = (1, 1),
-        ["referral_url"] = (0, 0),
-    };
+    /// <summary>Names a template may read without defining them: Scriban's loop objects and empty values.</summary>
+    static readonly HashSet<string> LanguageNames = ["for", "while", "tablerow", "empty", "blank", "null", "true", "false"];
 
-    /// <summary>What each helper takes and prints, for the vocabulary a template editor shows.</summary>
-    public static readonly IReadOnlyList<HelperDoc> HelperDocs =
-    [
-        new("money", "an amount of money, e.g. offer.value", "the amount in the customer's language: 12,50 € or €12.50", "{{money offer.value}}"),
-        new("date", "a date, then optionally \"short\" or \"long\" (the default)", "the date in the customer's language: 31. Dezember 2026 or 31 December 2026; short: 31.12.2026 or 31/12/2026", "{{date offer.expiresAt \"short\"}}"),
-        new("plural", "a number, the word for one, the word for several", "the number followed by the fitting word, e.g. 3 Bestellungen (the number is printed too)", "{{plural metrics.orderCount \"order\" \"orders\"}}"),
-        new("default", "a value, then the text to print when it is empty", "the value, or the text when the value is empty", "{{default customer.firstName \"there\"}}"),
-        new("link", "an absolute http:// or https:// address in quotes, or a link of the model such as links.shop", "the address, through our click tracking (/c/...) when the customer allows tracking", "{{link \"https://shop.example/sale\"}}"),
-        new("referral_url", "nothing", "the customer's referral link (made on first use); empty when they left the referral program", "{{referral_url}}"),
-    ];
-
-    static readonly HashSet<string> BlockHelpers = ["if", "unless", "each", "with"];
-    static readonly HashSet<string> DataVariables = ["@index", "@first", "@last", "@key"];
-
-    public static List<(int Line, int Column, string Message)> Check(string source, IReadOnlySet<string> partials)
+    public static List<(int Line, int Column, string Message)> Check(string source, IReadOnlySet<string> partials, TemplateSandbox sandbox)
     {
         var problems = new List<(int, int, string)>();
-        var scopes = new Stack<Block>();
-        var position = 0;
-        while (position < source.Length)
+        var template = Template.Parse(source);
+        if (template.HasErrors)
         {
-            var open = source.IndexOf("{{", position, StringComparison.Ordinal);
-            if (open < 0) break;
-            if (open > 0 && source[open - 1] == '\\') { position = open + 2; continue; }
-            var (line, column) = LineAndColumn(source, open);
-            void Report(string message) => problems.Add((line, column, message));
+            foreach (var message in template.Messages.Where(m => m.Type == ParserMessageType.Error))
+                problems.Add((message.Span.Start.Line + 1, message.Span.Start.Column + 1, Reword(message.Message)));
+            return problems;
+        }
+        var nodes = PartialInliner.Descendants(template.Page!).ToList();
+        var parents = new Dictionary<ScriptNode, ScriptNode>(ReferenceEqualityComparer.Instance);
+        foreach (var node in nodes)
+            for (var i = 0; i < node.ChildrenCount; i++)
+                if (node.GetChildren(i) is { } child) parents[child] = node;
+        var locals = Locals(nodes);
+        var functions = TemplateSandbox.Functions.ToDictionary(f => f.Name);
 
-            if (At(source, open, "{{!--"))
-            {
-                var end = source.IndexOf("--}}", open + 5, StringComparison.Ordinal);
-                if (end < 0) { Report("The comment is not closed with --}}."); break; }
-                position = end + 4;
-                continue;
-            }
-            if (At(source, open, "{{{{")) Report("Raw blocks ({{{{ }}}}) are not allowed.");
-            var triple = At(source, open, "{{{");
-            var close = source.IndexOf(triple ? "}}}" : "}}", open + 2, StringComparison.Ordinal);
-            var nextOpen = source.IndexOf("{{", open + 2, StringComparison.Ordinal);
-            if (close < 0 || (nextOpen >= 0 && nextOpen < close && !At(source, open, "{{!")))
-            {
-                Report("The expression is not closed with }}.");
-                position = open + 2;
-                continue;
-            }
-            position = close + (triple ? 3 : 2);
-            if (triple)
-            {
-                Report("Unescaped output ({{{ }}}) is not allowed: customer data must stay HTML-escaped.");
-                continue;
-            }
-            var inner = source[(open + 2)..close].Trim().Trim('~').Trim();
-            if (inner.StartsWith('!')) continue;
-            if (inner.Length == 0) { Report("Empty expression {{}}."); continue; }
+        void Report(ScriptNode at, string message) => problems.Add((at.Span.Start.Line + 1, at.Span.Start.Column + 1, message));
+        ScriptNode? Parent(ScriptNode node) => parents.GetValueOrDefault(node);
 
-            switch (inner[0])
+        foreach (var node in nodes)
+        {
+            switch (node)
             {
-                case '&':
-                    Report("Unescaped output ({{& }}) is not allowed: customer data must stay HTML-escaped.");
+                case ScriptFunctionCall { Target: ScriptVariableGlobal { Name: "include" } } include:
+                    if (PartialInliner.PartialCall.Of(include) is not { } call)
+                        Report(include, "include takes the name of one of our partials in quotes, e.g. {{ include \"footer\" }}.");
+                    else if (call.Name == PartialInliner.LayoutName)
+                        Report(include, "The layout wraps the email: write {{ wrap layout }} ... {{ end }} around it.");
+                    else if (!partials.Contains(call.Name))
+                        Report(include, $"Unknown partial '{call.Name}'. Known partials: {string.Join(", ", partials.Where(p => p != PartialInliner.LayoutName).Order())}.");
+                    else if (call.Positional.Count > 0)
+                        Report(include, $"The partial '{call.Name}' takes only name: value parameters.");
                     break;
-                case '#' when inner.Length > 1 && inner[1] == '>':
-                    CheckPartial(inner[2..].Trim(), partials, scopes, Report);
-                    scopes.Push(new Block(FirstWord(inner[2..].Trim()), line, column, Current(scopes), IsPartial: true));
+                case ScriptWrapStatement wrap:
+                    if (PartialInliner.PartialCall.OfWrap(wrap) is not { Name: PartialInliner.LayoutName } layout)
+                        Report(wrap, "Only the layout can wrap a part: {{ wrap layout }} ... {{ end }}.");
+                    else if (layout.Positional.Count > 0)
+                        Report(wrap, "The layout takes only name: value parameters, e.g. {{ wrap layout preheader: \"...\" }}.");
                     break;
-                case '#' when inner.Length > 1 && inner[1] == '*':
-                    Report("Decorators are not allowed.");
+                case ScriptFunctionCall { Target: ScriptVariableGlobal target } functionCall when functions.TryGetValue(target.Name, out var function):
+                    var count = functionCall.Arguments.Count + (Parent(functionCall) is ScriptPipeCall pipe && Same(pipe.To, functionCall) ? 1 : 0);
+                    CheckArguments(function, count, functionCall.Arguments, node, Report);
                     break;
-                case '#':
-                    OpenBlock(inner[1..].Trim(), scopes, line, column, Report);
+                case ScriptAssignExpression assign:
+                    var assigned = Root(assign.Target);
+                    if (assigned is ScriptVariableGlobal global && (TemplateSchema.Root.Child(global.Name) is not null || sandbox.Builtins.ContainsKey(global.Name)))
+                        Report(assign, $"'{global.Name}' belongs to the email's data or the built-in functions and cannot be changed; use a new name.");
+                    else if (assign.Target is ScriptMemberExpression or ScriptIndexerExpression)
+                        Report(assign, "A template may set its own variables, not members of the email's data or of the built-in objects.");
                     break;
-                case '^' when inner.Trim('^').Trim().Length == 0:
-                    CheckElse(scopes, Report);
+                case ScriptMemberExpression member when Parent(member) is not ScriptMemberExpression { Target: var outer } || !Same(outer, member):
+                    CheckPath(member, locals, sandbox, Report);
                     break;
-                case '^':
-                    OpenBlock(inner[1..].Trim(), scopes, line, column, Report, inverse: true);
+                // The layout's name in {{ wrap layout ... }} is checked with the wrap.
+                case ScriptVariableGlobal { Name: PartialInliner.LayoutName } variable when Parent(variable) is ScriptWrapStatement
+                                                                                     || Parent(variable) is ScriptFunctionCall layoutCall && Parent(layoutCall) is ScriptWrapStatement:
                     break;
-                case '/':
-                    var name = inner[1..].Trim();
-                    if (scopes.Count == 0) Report($"{{{{/{name}}}}} closes a block that was never opened.");
-                    else
-                    {
-                        var block = scopes.Pop();
-                        if (!string.Equals(block.Name, name, StringComparison.Ordinal))
-                            Report($"{{{{/{name}}}}} does not match {{{{#{block.Name}}}}} opened at line {block.Line}, column {block.Column}.");
-                    }
-                    break;
-                case '>':
-                    CheckPartial(inner[1..].Trim(), partials, scopes, Report);
-                    break;
-                default:
-                    if (inner == "else") CheckElse(scopes, Report);
-                    else if (inner.StartsWith("else ", StringComparison.Ordinal))
-                    {
-                        CheckElse(scopes, Report);
-                        var chained = Expression.Parse(inner[5..].Trim(), out var error);
-                        if (chained is null) Report(error!);
-                        else if (chained.Head is not ("if" or "unless")) Report($"{{{{else {chained.Head}}}}}: only 'else if' and 'else unless' may be chained.");
-                        else if (chained.Arguments.Count != 1) Report($"{{{{else {chained.Head}}}}} needs exactly one condition.");
-                        else CheckArgument(chained.Arguments[0], scopes, Report);
-                    }
-                    else CheckOutput(inner, scopes, Report);
+                case ScriptVariableGlobal variable when Parent(variable) is not ScriptMemberExpression && !IsDeclaration(variable, Parent(variable)):
+                    CheckName(variable, Parent(variable), locals, sandbox, functions, Report);
                     break;
             }
         }
-        foreach (var block in scopes)
-            problems.Add((block.Line, block.Column, $"{{{{#{(block.IsPartial ? ">" : "")}{block.Name}}}}} is never closed with {{{{/{block.Name}}}}}."));
         problems.Sort();
-        return problems;
+        return problems.Distinct().ToList();
     }
 
-    sealed record Block(string Name, int Line, int Column, Scope Scope, bool IsPartial = false);
-
-    /// <summary>What <c>this</c> means at a point of the template; <c>InEach</c> allows @index and friends.</summary>
-    sealed record Scope(TemplateSchema Schema, Scope? Parent, bool InEach);
-
-    static readonly Scope RootScope = new(TemplateSchema.Root, null, false);
-
-    static Scope Current(Stack<Block> scopes) => scopes.Count == 0 ? RootScope : scopes.Peek().Scope;
-
-    static void OpenBlock(string text, Stack<Block> scopes, int line, int column, Action<string> report, bool inverse = false)
+    static void CheckArguments(TemplateFunction function, int count, IReadOnlyList<ScriptExpression> arguments, ScriptNode at, Action<ScriptNode, string> report)
     {
-        var expression = Expression.Parse(text, out var error);
-        if (expression is null) { report(error!); scopes.Push(new Block(FirstWord(text), line, column, Current(scopes))); return; }
-        var scope = Current(scopes);
-        var inner = scope;
-        if (BlockHelpers.Contains(expression.Head))
+        if (arguments.Any(a => a is ScriptNamedArgument)) report(at, $"'{function.Name}' takes no named parameters.");
+        if (count < function.MinArguments || count > function.MaxArguments)
+            report(at, function.MinArguments == function.MaxArguments
+                ? $"'{function.Name}' takes {function.MinArguments} argument{(function.MinArguments == 1 ? "" : "s")}, not {count}: {function.Example}"
+                : $"'{function.Name}' takes {function.MinArguments} to {function.MaxArguments} arguments, not {count}: {function.Example}");
+        if (function.Name == "link" && arguments.Count == 1 && arguments[0] is ScriptLiteral literal && !(literal.Value is string text && IsWebAddress(text)))
+            report(at, "link takes an absolute http:// or https:// address in quotes, e.g. {{ link \"https://shop.example/sale\" }}, or a link of the model such as links.shop.");
+        if (function.Name == "format_date" && arguments.Count == 2 && arguments[1] is not ScriptLiteral { Value: "short" or "long" })
+            report(at, "The second argument of 'format_date' is \"short\" or \"long\".");
+    }
+
+    /// <summary>Variables the template defines itself: assignments, loop variables, functions, captures.</summary>
+    static HashSet<string> Locals(IEnumerable<ScriptNode> nodes)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in nodes)
         {
-            if (expression.Arguments.Count != 1 || expression.Hash.Count > 0)
-                report($"{{{{#{expression.Head}}}}} needs exactly one argument.");
-            else
+            switch (node)
             {
-                var target = CheckArgument(expression.Arguments[0], scopes, report);
-                if (expression.Head == "each" && !inverse)
-                {
-                    if (target is { Element: null }) report($"{{{{#each {expression.Arguments[0].Text}}}}}: '{expression.Arguments[0].Text}' is not a list.");
-                    inner = new Scope(target?.Element ?? TemplateSchema.Root, scope, InEach: true);
-                }
-                else if (expression.Head == "with" && !inverse && target is not null) inner = new Scope(target, scope, scope.InEach);
+                case ScriptAssignExpression { Target: ScriptVariable variable }: names.Add(variable.Name); break;
+                case ScriptForStatement { Variable: ScriptVariable variable }: names.Add(variable.Name); break;
+                case ScriptFunction function:
+                    if (function.NameOrDoToken is ScriptVariable name) names.Add(name.Name);
+                    if (function.Parameters is { } parameters)
+                        foreach (var parameter in PartialInliner.Descendants(parameters).OfType<ScriptVariable>()) names.Add(parameter.Name);
+                    break;
+                case ScriptCaptureStatement { Target: ScriptVariable variable }: names.Add(variable.Name); break;
             }
         }
-        else if (Helpers.ContainsKey(expression.Head)) report($"'{expression.Head}' is not a block helper: write {{{{{expression.Head} ...}}}}.");
-        else if (expression.Arguments.Count > 0 || expression.Hash.Count > 0) report($"Unknown block helper '{expression.Head}'.");
-        else CheckArgument(new Argument(ArgumentKind.Path, expression.Head, null), scopes, report);
-        scopes.Push(new Block(expression.Head, line, column, inner));
+        return names;
     }
 
-    static void CheckElse(Stack<Block> scopes, Action<string> report)
+    static bool IsDeclaration(ScriptVariable variable, ScriptNode? parent) => parent switch
     {
-        if (scopes.Count == 0 || scopes.Peek().IsPartial) report("{{else}} outside of an {{#if}}, {{#unless}}, {{#each}} or {{#with}} block.");
-    }
+        ScriptAssignExpression assign => Same(assign.Target, variable),
+        ScriptForStatement loop => Same(loop.Variable, variable),
+        ScriptFunction => true,
+        ScriptCaptureStatement capture => Same(capture.Target, variable),
+        ScriptNamedArgument named => Same(named.Name, variable),
+        ScriptWrapStatement => true,
+        _ => variable is ScriptVariableLocal || variable.Name == "$$",
+    };
 
-    static void CheckPartial(string text, IReadOnlySet<string> partials, Stack<Block> scopes, Action<string> report)
-    {
-        var expression = Expression.Parse(text, out var error);
-        if (expression is null) { report(error!); return; }
-        if (!partials.Contains(expression.Head))
-            report($"Unknown partial '{expression.Head}'. Known partials: {string.Join(", ", partials.Order())}.");
-        if (expression.Arguments.Count > 0) report($"Partial '{expression.Head}' takes only name=value parameters.");
-        foreach (var argument in expression.Hash.Values) CheckArgument(argument, scopes, report);
-    }
+    static bool Same(ScriptNode? a, ScriptNode? b) => ReferenceEquals(a, b);
 
-    static void CheckOutput(string text, Stack<Block> scopes, Action<string> report)
+    static void CheckName(ScriptVariableGlobal variable, ScriptNode? parent, HashSet<string> locals, TemplateSandbox sandbox,
+        Dictionary<string, TemplateFunction> functions, Action<ScriptNode, string> report)
     {
-        var expression = Expression.Parse(text, out var error);
-        if (expression is null) { report(error!); return; }
-        if (expression.Arguments.Count == 0 && expression.Hash.Count == 0 && !Helpers.ContainsKey(expression.Head))
+        var name = variable.Name;
+        if (TemplateSchema.Root.Child(name) is not null || locals.Contains(name) || LanguageNames.Contains(name)) return;
+        if (parent is ScriptWrapStatement || name == "include" && parent is ScriptFunctionCall) return;
+        if (functions.TryGetValue(name, out var function))
         {
-            CheckArgument(new Argument(ArgumentKind.Path, expression.Head, null), scopes, report);
+            // Used as a value ({{ referral_url }}) Scriban calls the function with no arguments.
+            if (parent is not ScriptFunctionCall call || !Same(call.Target, variable))
+                CheckArguments(function, parent is ScriptPipeCall pipe && Same(pipe.To, variable) ? 1 : 0, [], variable, report);
             return;
         }
-        CheckHelperCall(expression, scopes, report);
-    }
-
-    static void CheckHelperCall(Expression expression, Stack<Block> scopes, Action<string> report)
-    {
-        if (!Helpers.TryGetValue(expression.Head, out var arity))
+        if (sandbox.IsBuiltinObject(name))
         {
-            report(BlockHelpers.Contains(expression.Head)
-                ? $"'{expression.Head}' is a block helper: write {{{{#{expression.Head} ...}}}} ... {{{{/{expression.Head}}}}}."
-                : $"Unknown helper '{expression.Head}'. Known helpers: {string.Join(", ", Helpers.Keys.Order())}.");
+            report(variable, $"'{name}' is a group of functions: write one of them, e.g. {name}.{sandbox.Objects.First(o => o.Name == name).Members.First()}.");
             return;
         }
-        if (expression.Arguments.Count < arity.Min || expression.Arguments.Count > arity.Max)
-            report(arity.Min == arity.Max
-                ? $"'{expression.Head}' takes {arity.Min} argument{(arity.Min == 1 ? "" : "s")}, not {expression.Arguments.Count}."
-                : $"'{expression.Head}' takes {arity.Min} to {arity.Max} arguments, not {expression.Arguments.Count}.");
-        if (expression.Hash.Count > 0) report($"'{expression.Head}' takes no named parameters.");
-        foreach (var argument in expression.Arguments) CheckArgument(argument, scopes, report);
-        if (expression.Head == "link" && expression.Arguments.Count == 1)
-        {
-            var target = expression.Arguments[0];
-            if (target.Kind is not (ArgumentKind.String or ArgumentKind.Path) || target.Kind == ArgumentKind.String && !IsWebAddress(target.Text))
-                report("{{link}} takes an absolute http:// or https:// address in quotes, e.g. {{link \"https://shop.example/sale\"}}, or a link of the model such as links.shop.");
-        }
-        if (expression.Head == "date" && expression.Arguments.Count == 2 && expression.Arguments[1] is not { Kind: ArgumentKind.String, Text: "short" or "long" })
-            report("The second argument of 'date' is \"short\" or \"long\".");
+        if (sandbox.Builtins.ContainsKey(name)) return;
+        var isCall = parent is ScriptFunctionCall c && Same(c.Target, variable) || parent is ScriptPipeCall p && Same(p.To, variable);
+        report(variable, isCall
+            ? $"Unknown function '{name}'. Our functions: {string.Join(", ", functions.Keys.Order())}; Scriban's: {string.Join(", ", sandbox.Objects.Select(o => o.Name + ".*").Order())}."
+            : $"Unknown variable '{name}'. The email's data: {string.Join(", ", TemplateSchema.Root.Names)}.");
     }
+
+    static ScriptNode? Root(ScriptNode? node) => node switch
+    {
+        ScriptMemberExpression member => Root(member.Target),
+        ScriptIndexerExpression indexer => Root(indexer.Target),
+        _ => node,
+    };
+
+    /// <summary>A member chain such as <c>customer.attributes.tier</c> or <c>string.upcase</c>, checked segment by segment.</summary>
+    static void CheckPath(ScriptMemberExpression chain, HashSet<string> locals, TemplateSandbox sandbox, Action<ScriptNode, string> report)
+    {
+        var segments = new List<ScriptVariable>();
+        ScriptNode? current = chain;
+        while (current is ScriptMemberExpression member)
+        {
+            if (member.Member is { } segment) segments.Insert(0, segment);
+            current = member.Target;
+        }
+        if (segments.Count == 0) return;
+        if (current is not ScriptVariableGlobal root || locals.Contains(root.Name) || LanguageNames.Contains(root.Name)) return;
+        if (sandbox.IsBuiltinObject(root.Name))
+        {
+            if (!sandbox.HasMember(root.Name, segments[0].Name))
+                report(segments[0], $"Unknown function '{root.Name}.{segments[0].Name}'. {root.Name}.* has: {string.Join(", ", sandbox.Objects.First(o => o.Name == root.Name).Members.Order())}.");
+            return;
+        }
+        var schema = TemplateSchema.Root.Child(root.Name);
+        if (schema is null)
+        {
+            report(root, $"Unknown variable '{root.Name}'. The email's data: {string.Join(", ", TemplateSchema.Root.Names)}.");
+            return;
+        }
+        var path = root.Name;
+        foreach (var segment in segments)
+        {
+            var next = schema.Child(segment.Name);
+            var known = schema.Names.ToList();
+            path += "." + segment.Name;
+            if (next is null)
+            {
+                report(segment, known.Count == 0
+                    ? $"Unknown variable '{path}'."
+                    : $"Unknown variable '{path}': '{segment.Name}' is not one of {string.Join(", ", known)}.");
+                return;
+            }
+            schema = next;
+        }
+    }
+
+    /// <summary>Scriban's parser messages, without its internal token names where a marketer would not know them.</summary>
+    static string Reword(string message) => message
+        .Replace("Found <EOF>", "The text ended", StringComparison.Ordinal)
+        .Replace("<EOF>", "the end of the text", StringComparison.Ordinal);
 
     public static bool IsWebAddress(string text) =>
         Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !string.IsNullOrEmpty(uri.Host);
-
-    /// <summary>Checks one argument; returns the schema of a resolved path (null for literals and unknown paths).</summary>
-    static TemplateSchema? CheckArgument(Argument argument, Stack<Block> scopes, Action<string> report)
-    {
-        switch (argument.Kind)
-        {
-            case ArgumentKind.SubExpression:
-                CheckHelperCall(argument.Inner!, scopes, report);
-                return null;
-            case ArgumentKind.Path:
-                return Resolve(argument.Text, Current(scopes), report);
-            default:
-                return null;
-        }
-    }
-
-    static TemplateSchema? Resolve(string path, Scope scope, Action<string> report)
-    {
-        if (path.StartsWith('@'))
-        {
-            if (path.StartsWith("@root.", StringComparison.Ordinal)) return Walk(path[6..], TemplateSchema.Root, path, report);
-            if (DataVariables.Contains(path) && scope.InEach) return null;
-            report(DataVariables.Contains(path) ? $"'{path}' exists only inside {{{{#each}}}}." : $"Unknown variable '{path}'.");
-            return null;
-        }
-        var rest = path;
-        while (rest.StartsWith("../", StringComparison.Ordinal))
-        {
-            if (scope.Parent is null) { report($"'{path}' goes above the top of the model."); return null; }
-            scope = scope.Parent;
-            rest = rest[3..];
-        }
-        if (rest is "this" or ".") return scope.Schema;
-        if (rest.StartsWith("this.", StringComparison.Ordinal) || rest.StartsWith("this/", StringComparison.Ordinal)) rest = rest[5..];
-        return Walk(rest, scope.Schema, path, report);
-    }
-
-    static TemplateSchema? Walk(string path, TemplateSchema schema, string original, Action<string> report)
-    {
-        var current = schema;
-        foreach (var segment in path.Split('.', '/'))
-        {
-            var next = segment.Length == 0 ? null : current.Child(segment);
-            if (next is null)
-            {
-                var known = current.Names.ToList();
-                report(known.Count == 0
-                    ? $"Unknown variable '{original}'."
-                    : $"Unknown variable '{original}': '{segment}' is not one of {string.Join(", ", known)}.");
-                return null;
-            }
-            current = next;
-        }
-        return current;
-    }
-
-    static string FirstWord(string text)
-    {
-        var end = text.IndexOfAny([' ', '\t', '\r', '\n']);
-        return end < 0 ? text : text[..end];
-    }
-
-    static bool At(string source, int index, string token) => string.CompareOrdinal(source, index, token, 0, token.Length) == 0;
 
     public static (int Line, int Column) LineAndColumn(string source, int index)
     {
@@ -290,95 +219,4 @@ public static class TemplateChecker
             if (source[i] == '\n') { line++; lineStart = i + 1; }
         return (line, index - lineStart + 1);
     }
-
-    enum ArgumentKind { Path, String, Number, Literal, SubExpression }
-
-    sealed record Argument(ArgumentKind Kind, string Text, Expression? Inner);
-
-    /// <summary>A mustache's inside: a head (helper or path), positional arguments and name=value pairs.</summary>
-    sealed record Expression(string Head, List<Argument> Arguments, Dictionary<string, Argument> Hash)
-    {
-        public static Expression? Parse(string text, out string? error)
-        {
-            var index = 0;
-            var expression = ParseCall(text, ref index, nested: false, out error);
-            if (expression is not null && index < text.Length) { error = $"Unexpected '{text[index..]}' in the expression."; return null; }
-            return expression;
-        }
-
-        static Expression? ParseCall(string text, ref int index, bool nested, out string? error)
-        {
-            error = null;
-            SkipSpace(text, ref index);
-            var head = ReadArgument(text, ref index, out error);
-            if (head is null) return null;
-            if (head.Kind != ArgumentKind.Path) { error = $"An expression must start with a name, not {head.Text}."; return null; }
-            var arguments = new List<Argument>();
-            var hash = new Dictionary<string, Argument>(StringComparer.Ordinal);
-            while (true)
-            {
-                SkipSpace(text, ref index);
-                if (index >= text.Length) break;
-                if (text[index] == ')')
-                {
-                    if (nested) break;
-                    error = "Unbalanced ')' in the expression.";
-                    return null;
-                }
-                var argument = ReadArgument(text, ref index, out error);
-                if (argument is null) return null;
-                if (argument.Kind == ArgumentKind.Path && index < text.Length && text[index] == '=')
-                {
-                    index++;
-                    var value = ReadArgument(text, ref index, out error);
-                    if (value is null) return null;
-                    hash[argument.Text] = value;
-                }
-                else if (hash.Count > 0) { error = $"Positional argument {argument.Text} after named parameters."; return null; }
-                else arguments.Add(argument);
-            }
-            return new Expression(head.Text, arguments, hash);
-        }
-
-        static Argument? ReadArgument(string text, ref int index, out string? error)
-        {
-            error = null;
-            SkipSpace(text, ref index);
-            if (index >= text.Length) { error = "Missing a name in the expression."; return null; }
-            var c = text[index];
-            if (c is '"' or '\'')
-            {
-                var end = text.IndexOf(c, index + 1);
-                if (end < 0) { error = $"The text starting with {c} is not closed."; return null; }
-                var value = text[(index + 1)..end];
-                index = end + 1;
-                return new Argument(ArgumentKind.String, value, null);
-            }
-            if (c == '(')
-            {
-                index++;
-                var inner = ParseCall(text, ref index, nested: true, out error);
-                if (inner is null) return null;
-                if (index >= text.Length || text[index] != ')') { error = "A '(' is not closed with ')'."; return null; }
-                index++;
-                return new Argument(ArgumentKind.SubExpression, inner.Head, inner);
-            }
-            var start = index;
-            while (index < text.Length && !char.IsWhiteSpace(text[index]) && text[index] is not ('(' or ')' or '=' or '"' or '\'')) index++;
-            var word = text[start..index];
-            if (word.Length == 0) { error = $"Unexpected '{c}' in the expression."; return null; }
-            if (word is "true" or "false" or "null" or "undefined") return new Argument(ArgumentKind.Literal, word, null);
-            if (decimal.TryParse(word, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))
-                return new Argument(ArgumentKind.Number, word, null);
-            if (word.Contains('[') || word.Contains(']')) { error = $"Segment literals ({word}) are not supported."; return null; }
-            return new Argument(ArgumentKind.Path, word, null);
-        }
-
-        static void SkipSpace(string text, ref int index)
-        {
-            while (index < text.Length && char.IsWhiteSpace(text[index])) index++;
-        }
-    }
 }
-
-public sealed record HelperDoc(string Name, string Arguments, string Output, string Example);

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text;
-using HandlebarsDotNet;
+using Scriban;
+using Scriban.Parsing;
+using Scriban.Syntax;
 
 namespace RetentionCampaigns.Templates;
 
@@ -18,168 +19,96 @@ public sealed class TemplateRenderException(string message, Exception? inner = n
 
 public sealed class RenderLimits
 {
-    /// <summary>Characters of one part's output (HTML, text or subject).</summary>
+    /// <summary>Characters of one part's output (HTML, text or subject), and of any one string a template builds.</summary>
     public int MaxOutputChars { get; init; } = 512 * 1024;
+    /// <summary>One message, all parts together.</summary>
     public TimeSpan MaxDuration { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Loop iterations of one part, nested loops counted together.</summary>
+    public int MaxLoopIterations { get; init; } = 1_000;
+    /// <summary>Nested calls of functions a template defines.</summary>
+    public int MaxRecursion { get; init; } = 20;
+    /// <summary>One regular expression of <c>regex.*</c>.</summary>
+    public TimeSpan MaxRegexDuration { get; init; } = TimeSpan.FromMilliseconds(100);
 }
 
 /// <summary>
-/// Compiles and renders templates with Handlebars.Net: one environment per language and output kind (HTML
-/// escapes, subject and text do not), our helpers and the layout partials from <c>templates/</c>. Compiled
-/// templates are cached by their source. Rendering writes through a counting writer that stops a runaway
-/// template at a size or time limit.
+/// Parses and renders templates with Scriban. A source is parsed once (our partials and the layout inlined into
+/// it first) and the parsed template is shared by every thread; each thread reuses its own <see cref="MessageContext"/>,
+/// which escapes every <c>{{ value }}</c> of an HTML part, enforces the limits and carries the per-message functions.
 /// </summary>
 public sealed class TemplateEngine
 {
     const int MaxCachedSources = 2_000;
 
-    readonly Dictionary<(string Locale, bool Html), IHandlebars> environments = [];
+    readonly ConcurrentDictionary<(string Locale, bool Html, string Source), Template> parsed = new();
+    // A campaign renders one content object for thousands of customers: finding its parse by reference skips
+    // hashing kilobytes of template source per message.
+    readonly ConditionalWeakTable<TemplateContent, ParsedContent> byContent = new();
     readonly Dictionary<(string Locale, bool Html), IReadOnlyDictionary<string, string>> partials = [];
-    readonly ConcurrentDictionary<(string Locale, bool Html, string Source), HandlebarsTemplate<TextWriter, object, object>> compiled = new();
-    // A campaign renders one content object for thousands of customers: finding its compilation by reference
-    // skips hashing kilobytes of template source per message.
-    readonly ConditionalWeakTable<TemplateContent, CompiledContent> byContent = new();
+    readonly TemplateSandbox sandbox;
+    readonly ThreadLocal<MessageContext> contexts;
 
-    sealed record CompiledContent(string Locale, HandlebarsTemplate<TextWriter, object, object> Subject,
-        HandlebarsTemplate<TextWriter, object, object> Html, HandlebarsTemplate<TextWriter, object, object>? Text);
-    readonly RenderLimits limits;
+    sealed record ParsedContent(string Locale, Template Subject, Template Html, Template? Text);
 
-    readonly bool inlinePartials;
-
-    /// <param name="inlinePartials">False compiles partial calls as Handlebars.Net does; tests compare both ways.</param>
-    public TemplateEngine(RenderLimits? limits = null, bool inlinePartials = true)
+    public TemplateEngine(RenderLimits? limits = null)
     {
-        this.limits = limits ?? new RenderLimits();
-        this.inlinePartials = inlinePartials;
+        Limits = limits ?? new RenderLimits();
         foreach (var locale in LocaleFormat.Supported)
             foreach (var html in new[] { true, false })
-            {
-                environments[(locale, html)] = CreateEnvironment(locale, html);
                 partials[(locale, html)] = DefaultTemplateFiles.Partials(locale, html).ToDictionary(p => p.Name, p => p.Source);
-            }
         Partials = DefaultTemplateFiles.PartialNames;
+        sandbox = new TemplateSandbox();
+        contexts = new ThreadLocal<MessageContext>(() => new MessageContext(sandbox, Limits));
     }
 
-    /// <summary>The partials templates may include (<c>{{> footer}}</c>, <c>{{#> layout}}</c>).</summary>
+    public RenderLimits Limits { get; }
+
+    /// <summary>The partials templates may include (<c>{{ include "footer" }}</c>, <c>{{ wrap layout }}</c>).</summary>
     public IReadOnlySet<string> Partials { get; }
 
-    static IHandlebars CreateEnvironment(string locale, bool html)
-    {
-        var handlebars = Handlebars.Create(new HandlebarsConfiguration { NoEscape = !html });
-        var format = LocaleFormat.For(locale);
-        handlebars.RegisterHelper("money", (EncodedTextWriter output, Context _, Arguments arguments) =>
-        {
-            switch (arguments[0])
-            {
-                case Money money: output.Write(format.Money(money)); break;
-                case null: break;
-                case var other: output.Write(other.ToString()!); break;
-            }
-        });
-        handlebars.RegisterHelper("date", (EncodedTextWriter output, Context _, Arguments arguments) =>
-        {
-            var isShort = arguments.Length > 1 && arguments[1] as string == "short";
-            if (arguments[0] is DateTime value) output.Write(format.Date(value, isShort));
-            else if (arguments[0] is { } other) output.Write(other.ToString()!);
-        });
-        handlebars.RegisterHelper("plural", (EncodedTextWriter output, Context _, Arguments arguments) =>
-        {
-            var count = arguments[0] switch { int i => i, long l => l, decimal d => d, double f => (decimal)f, _ => 0m };
-            output.Write(format.Plural(count, arguments[1]?.ToString() ?? "", arguments[2]?.ToString() ?? ""));
-        });
-        handlebars.RegisterHelper("default", (EncodedTextWriter output, Context _, Arguments arguments) =>
-        {
-            var value = arguments[0];
-            output.Write(value is null || (value is string s && string.IsNullOrWhiteSpace(s)) ? arguments[1]?.ToString() ?? "" : value.ToString()!);
-        });
-        handlebars.RegisterHelper("link", (EncodedTextWriter output, Context _, Arguments arguments) =>
-        {
-            var target = arguments[0]?.ToString() ?? "";
-            output.Write(RenderScope.Current?.TrackLink(target) ?? target);
-        });
-        handlebars.RegisterHelper("referral_url", (EncodedTextWriter output, Context _, Arguments _) =>
-            output.Write(RenderScope.Current?.ReferralUrl ?? ""));
-        foreach (var (name, source) in DefaultTemplateFiles.Partials(locale, html))
-            handlebars.RegisterTemplate(name, source);
-        return handlebars;
-    }
+    /// <summary>The built-in objects and our functions, as the checker needs to know them.</summary>
+    public TemplateSandbox Sandbox => sandbox;
 
     /// <summary>
-    /// Compiles or returns the cached compilation; Handlebars.Net's own syntax errors surface here. Public for the
-    /// render benchmark, whose floor is this bare compiled call.
+    /// Parses (our partials inlined) or returns the cached parse. Public for the render benchmark, whose floor is a
+    /// bare <c>Template.Render</c> of the same text. Throws <see cref="TemplateRenderException"/> on a syntax error.
     /// </summary>
-    public HandlebarsTemplate<TextWriter, object, object> Compile(string locale, bool html, string source)
+    public Template Parse(string locale, bool html, string source)
     {
-        if (compiled.TryGetValue((locale, html, source), out var template)) return template;
+        if (parsed.TryGetValue((locale, html, source), out var template)) return template;
         // Edits and previews of unsaved text add sources; a bound keeps that from growing without end.
-        if (compiled.Count >= MaxCachedSources) compiled.Clear();
-        var expanded = inlinePartials ? PartialInliner.Expand(source, partials[(locale, html)], html) : source;
-        return compiled[(locale, html, source)] = environments[(locale, html)].Compile(new StringReader(expanded));
+        if (parsed.Count >= MaxCachedSources) parsed.Clear();
+        var expanded = PartialInliner.Expand(source, partials[(locale, html)]);
+        template = Template.Parse(expanded);
+        if (template.HasErrors)
+            throw new TemplateRenderException($"The template could not be read: {template.Messages.First(m => m.Type == ParserMessageType.Error).Message}");
+        return parsed[(locale, html, source)] = template;
     }
 
-    CompiledContent CompileContent(TemplateContent content, string locale)
+    /// <summary>The text with our partials and layout written out, as <see cref="Parse"/> parses it.</summary>
+    public string Expand(string locale, bool html, string source) => PartialInliner.Expand(source, partials[(locale, html)]);
+
+    ParsedContent ParseContent(TemplateContent content, string locale)
     {
         if (byContent.TryGetValue(content, out var found) && found.Locale == locale) return found;
-        var result = new CompiledContent(locale, Compile(locale, false, content.Subject), Compile(locale, true, content.Html),
-            content.Text is null ? null : Compile(locale, false, content.Text));
+        var result = new ParsedContent(locale, Parse(locale, false, content.Subject), Parse(locale, true, content.Html),
+            content.Text is null ? null : Parse(locale, false, content.Text));
         byContent.AddOrUpdate(content, result);
         return result;
-    }
-
-    /// <summary>Checks that Handlebars.Net compiles the source; returns its message when it does not.</summary>
-    public string? CompileError(string locale, bool html, string source)
-    {
-        try
-        {
-            Compile(locale, html, source);
-            return null;
-        }
-        catch (HandlebarsException exception)
-        {
-            return exception.Message.Split('\n')[0].Trim();
-        }
     }
 
     /// <summary>Renders subject, HTML and text; the text is generated from the HTML when the template has none.</summary>
     public RenderedMessage Render(TemplateContent content, TemplateModel model, Func<string, string>? trackLink = null)
     {
         var locale = LocaleFormat.IsSupported(model.Customer.Locale) ? model.Customer.Locale : "de";
-        var previous = RenderScope.Current;
-        RenderScope.Current = new RenderScope(trackLink, model.Links.Referral);
-        try
-        {
-            var deadline = Stopwatch.GetTimestamp() + (long)(limits.MaxDuration.TotalSeconds * Stopwatch.Frequency);
-            var compiledContent = CompileContent(content, locale);
-            var subject = RenderPart(compiledContent.Subject, model, deadline, "subject");
-            var html = RenderPart(compiledContent.Html, model, deadline, "HTML");
-            var text = compiledContent.Text is null ? HtmlToText.Convert(html) : TidyText(RenderPart(compiledContent.Text, model, deadline, "text"));
-            // A subject is one header line: line breaks from data or template would end it early.
-            return new RenderedMessage(CollapseWhitespace(subject), html, text);
-        }
-        finally
-        {
-            RenderScope.Current = previous;
-        }
-    }
-
-    string RenderPart(HandlebarsTemplate<TextWriter, object, object> template, TemplateModel model, long deadline, string part)
-    {
-        var writer = new LimitedWriter(limits.MaxOutputChars, deadline);
-        try
-        {
-            template(writer, model);
-        }
-        catch (RenderLimitException limit)
-        {
-            throw new TemplateRenderException(limit.Exceeded == "size"
-                ? $"The {part} part grew beyond {limits.MaxOutputChars:N0} characters; rendering was stopped."
-                : $"Rendering the {part} part took longer than {limits.MaxDuration.TotalMilliseconds:N0} ms; it was stopped.");
-        }
-        catch (HandlebarsException exception)
-        {
-            throw new TemplateRenderException($"The {part} part could not be rendered: {exception.Message.Split('\n')[0].Trim()}", exception);
-        }
-        return writer.ToString();
+        var parsedContent = ParseContent(content, locale);
+        var context = contexts.Value!;
+        context.Begin(model, LocaleFormat.For(locale), trackLink);
+        var subject = context.RenderPart(parsedContent.Subject, html: false, "subject");
+        var html = context.RenderPart(parsedContent.Html, html: true, "HTML");
+        var text = parsedContent.Text is null ? HtmlToText.Convert(html) : TidyText(context.RenderPart(parsedContent.Text, html: false, "text"));
+        // A subject is one header line: line breaks from data or template would end it early.
+        return new RenderedMessage(CollapseWhitespace(subject), html, text);
     }
 
     /// <summary>Blocks that rendered empty leave blank lines behind: at most one blank line in a row, none at the start.</summary>
@@ -214,72 +143,12 @@ public sealed class TemplateEngine
         }
         return builder.ToString();
     }
-
-    sealed class RenderLimitException(string exceeded) : Exception(exceeded)
-    {
-        public string Exceeded { get; } = exceeded;
-    }
-
-    /// <summary>
-    /// Collects output, and stops rendering past a size or a deadline. Handlebars.Net writes escaped values a
-    /// character at a time, so the limits are checked every few thousand characters, not on every write.
-    /// </summary>
-    sealed class LimitedWriter(int maxChars, long deadline) : TextWriter
-    {
-        const int CheckEvery = 4096;
-        readonly StringBuilder builder = new(8192);
-        int nextCheck = Math.Min(CheckEvery, maxChars);
-
-        public override Encoding Encoding => Encoding.UTF8;
-
-        void Check()
-        {
-            if (builder.Length > maxChars) throw new RenderLimitException("size");
-            if (Stopwatch.GetTimestamp() > deadline) throw new RenderLimitException("time");
-            nextCheck = Math.Min(builder.Length + CheckEvery, maxChars);
-        }
-
-        public override void Write(char value)
-        {
-            builder.Append(value);
-            if (builder.Length > nextCheck) Check();
-        }
-
-        public override void Write(string? value)
-        {
-            builder.Append(value);
-            if (builder.Length > nextCheck) Check();
-        }
-
-        public override void Write(char[] buffer, int index, int count)
-        {
-            builder.Append(buffer, index, count);
-            if (builder.Length > nextCheck) Check();
-        }
-
-        public override void Write(ReadOnlySpan<char> buffer)
-        {
-            builder.Append(buffer);
-            if (builder.Length > nextCheck) Check();
-        }
-
-        public override string ToString() => builder.ToString();
-    }
 }
 
-/// <summary>
-/// What helpers need beyond their arguments while one message renders. Rendering is synchronous on one thread,
-/// so a thread-static is enough and costs nothing per call.
-/// </summary>
-sealed class RenderScope(Func<string, string>? trackLink, string referralUrl)
+/// <summary>HTML that is safe as it is (made by <c>html.escape</c>): an HTML part writes it without escaping it again.</summary>
+public sealed record SafeHtml(string Value)
 {
-    public string ReferralUrl => referralUrl;
-
-    [ThreadStatic] static RenderScope? current;
-
-    public static RenderScope? Current { get => current; set => current = value; }
-
-    public string TrackLink(string target) => trackLink is null ? target : trackLink(target);
+    public override string ToString() => Value;
 }
 
 /// <summary>The default templates and layout partials under <c>templates/</c>, embedded in the assembly.</summary>
@@ -299,11 +168,11 @@ public static class DefaultTemplateFiles
         return reader.ReadToEnd().Replace("\r\n", "\n");
     }
 
-    /// <summary>Partials live in <c>templates/{locale}/partials/NAME.html.hbs</c> and <c>NAME.text.hbs</c>.</summary>
+    /// <summary>Partials live in <c>templates/{locale}/partials/NAME.html.sbn</c> and <c>NAME.text.sbn</c>.</summary>
     public static IEnumerable<(string Name, string Source)> Partials(string locale, bool html)
     {
         var prefix = $"{locale}/partials/";
-        var suffix = html ? ".html.hbs" : ".text.hbs";
+        var suffix = html ? ".html.sbn" : ".text.sbn";
         return Files.Where(file => file.Key.StartsWith(prefix, StringComparison.Ordinal) && file.Key.EndsWith(suffix, StringComparison.Ordinal))
             .Select(file => (file.Key[prefix.Length..^suffix.Length], file.Value));
     }

@@ -5,14 +5,16 @@ using RetentionCampaigns.Coupons;
 namespace RetentionCampaigns.Templates;
 
 /// <summary>
-/// Everything a template may read, one instance per rendered message. Templates address it in camelCase
-/// (<c>{{customer.firstName}}</c>); <see cref="TemplateSchema"/> derives the paths the validator accepts from these types.
+/// Everything a template may read, one instance per rendered message. Templates address it in snake_case
+/// (<c>{{ customer.first_name }}</c>); <see cref="TemplateSchema"/> derives the paths the checker accepts from these types.
+/// What is unknown is null, never empty text: Scriban counts empty text as true, so <c>{{ if customer.first_name }}</c>
+/// needs null to mean "no first name".
 /// </summary>
 public sealed record TemplateModel
 {
     public required CustomerView Customer { get; init; }
     public MetricsView Metrics { get; init; } = new();
-    /// <summary>Null when the campaign gives no offer: <c>{{#if offer}}</c> guards the coupon block.</summary>
+    /// <summary>Null when the campaign gives no offer: <c>{{ if offer }}</c> guards the coupon block.</summary>
     public OfferView? Offer { get; init; }
     public required LinksView Links { get; init; }
     public CampaignView Campaign { get; init; } = new();
@@ -23,16 +25,16 @@ public sealed record TemplateModel
 
 public sealed record CustomerView
 {
-    /// <summary>Empty when unknown, so <c>{{#if customer.firstName}}</c> works; <see cref="Greeting"/> has the fallback.</summary>
-    public string FirstName { get; init; } = "";
-    public string LastName { get; init; } = "";
+    /// <summary>Null when unknown, so <c>{{ if customer.first_name }}</c> works; <see cref="Greeting"/> has the fallback.</summary>
+    public string? FirstName { get; init; }
+    public string? LastName { get; init; }
     /// <summary>"Hallo Anna," / "Guten Tag," or "Hi Anna," / "Hello,".</summary>
     public required string Greeting { get; init; }
     public required string Email { get; init; }
     public required string Locale { get; init; }
-    public string Country { get; init; } = "";
-    /// <summary>The shop's custom attributes as text, e.g. <c>{{customer.attributes.loyaltyTier}}</c>.</summary>
-    public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();
+    public string? Country { get; init; }
+    /// <summary>The shop's custom attributes as text under their own names, e.g. <c>{{ customer.attributes.loyaltyTier }}</c>; null when empty.</summary>
+    public IReadOnlyDictionary<string, string?> Attributes { get; init; } = new Dictionary<string, string?>();
 }
 
 public sealed record MetricsView
@@ -40,8 +42,8 @@ public sealed record MetricsView
     public int? RecencyDays { get; init; }
     public DateTime? LastOrderAt { get; init; }
     public int OrderCount { get; init; }
-    public string FavouriteCategory { get; init; } = "";
-    public string RfmGroup { get; init; } = "";
+    public string? FavouriteCategory { get; init; }
+    public string? RfmGroup { get; init; }
     public string NpsCategory { get; init; } = "unknown";
 }
 
@@ -68,12 +70,13 @@ public sealed record LinksView
 {
     public required string Unsubscribe { get; init; }
     public required string Preferences { get; init; }
-    public string Referral { get; init; } = "";
+    /// <summary>Null when the campaign needs none or the customer left the referral program.</summary>
+    public string? Referral { get; init; }
     public required string Shop { get; init; }
     /// <summary>The shop's survey, for survey requests.</summary>
-    public string Survey { get; init; } = "";
-    /// <summary>The double opt-in confirmation link; empty in every other email.</summary>
-    public string Confirm { get; init; } = "";
+    public string? Survey { get; init; }
+    /// <summary>The double opt-in confirmation link; null in every other email.</summary>
+    public string? Confirm { get; init; }
 }
 
 public sealed record CampaignView
@@ -90,7 +93,7 @@ public sealed record SenderView
     public required string PostalAddress { get; init; }
 }
 
-/// <summary>An amount of money; <c>{{money x}}</c> formats it per locale.</summary>
+/// <summary>An amount of money; <c>{{ money x }}</c> formats it per locale.</summary>
 public readonly record struct Money(decimal Amount, string Currency)
 {
     public static Money FromMinor(long minor, string currency) => new(minor / 100m, currency);

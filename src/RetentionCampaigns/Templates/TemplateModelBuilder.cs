@@ -61,14 +61,14 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
                 Metrics = m is null ? new MetricsView() : new MetricsView
                 {
                     RecencyDays = m.RecencyDays, LastOrderAt = m.LastOrderAt, OrderCount = m.OrderCount,
-                    FavouriteCategory = categories.GetValueOrDefault(customer.Id) ?? "", RfmGroup = m.RfmGroup ?? "", NpsCategory = m.NpsCategory,
+                    FavouriteCategory = categories.GetValueOrDefault(customer.Id), RfmGroup = m.RfmGroup, NpsCategory = m.NpsCategory,
                 },
                 Offer = offer,
                 Links = new LinksView
                 {
                     Unsubscribe = links.Unsubscribe(customer.Id),
                     Preferences = links.Preferences(customer.Id),
-                    Referral = referralCodes.TryGetValue(customer.Id, out var code) ? links.Referral(code, campaignId) : "",
+                    Referral = referralCodes.TryGetValue(customer.Id, out var code) ? links.Referral(code, campaignId) : null,
                     Shop = shop.Website,
                     Survey = shop.SurveyUrl,
                 },
@@ -88,19 +88,22 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
 
     static CustomerView View(Customer customer, string locale, LocaleFormat format) => new()
     {
-        FirstName = customer.FirstName?.Trim() ?? "",
-        LastName = customer.LastName?.Trim() ?? "",
+        FirstName = NullIfEmpty(customer.FirstName),
+        LastName = NullIfEmpty(customer.LastName),
         Greeting = format.Greeting(customer.FirstName),
         Email = customer.Email,
         Locale = locale,
-        Country = customer.Country ?? "",
+        Country = NullIfEmpty(customer.Country),
         Attributes = customer.Attributes.ToDictionary(a => a.Key, a => a.Value.ValueKind switch
         {
-            JsonValueKind.String => a.Value.GetString() ?? "",
-            JsonValueKind.Null or JsonValueKind.Undefined => "",
+            JsonValueKind.String => NullIfEmpty(a.Value.GetString()),
+            JsonValueKind.Null or JsonValueKind.Undefined => null,
             _ => a.Value.GetRawText(),
         }),
     };
+
+    // Scriban counts empty text as true: unknown is null, so {{ if customer.first_name }} means what it says.
+    static string? NullIfEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 
     /// <summary>
     /// The model for a preview or a test email: a real customer's (by external id) or, without one, the sample
@@ -133,7 +136,7 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
         var recipient = (await BuildAsync([id.Value], locale is null ? templateLocales : [locale], locale, campaign?.View,
             campaign is null ? SampleModels.For("de").Offer : campaign.Offer, ct,
             referralLinks: UsesReferralLink(content.Values)))[id.Value];
-        var code = recipient.Model.Links.Referral.Length == 0 ? null
+        var code = recipient.Model.Links.Referral is null ? null
             : await db.ReferralCodes.Where(c => c.CustomerId == id.Value).Select(c => c.Code).FirstOrDefaultAsync(ct);
         var model = recipient.Model with { Links = TestLinks(id.Value, recipient.Model.Links, code) };
         return (model, recipient.TracksClicks ? target => links.Click(id.Value, target, test: true) : null);
@@ -143,7 +146,7 @@ public sealed class TemplateModelBuilder(RetentionDb db, LinkBuilder links, IOpt
     {
         Unsubscribe = links.Unsubscribe(customerId, test: true),
         Preferences = links.Preferences(customerId, test: true),
-        Referral = referralCode is null ? "" : links.Referral(referralCode, test: true),
+        Referral = referralCode is null ? null : links.Referral(referralCode, test: true),
     };
 
     /// <summary>Whether the template shows the customer's referral link (so their code must exist).</summary>

@@ -6,20 +6,22 @@ namespace RetentionCampaigns.Templates;
 
 /// <summary>
 /// The variables a template may use, derived from <see cref="TemplateModel"/> so the validator and the renderer
-/// cannot disagree. Names match case-insensitively, as Handlebars.Net resolves them.
+/// cannot disagree. Names are snake_case, as Scriban's standard member renamer exposes the model's properties.
 /// </summary>
 public sealed class TemplateSchema
 {
     // Leaf first: static fields initialise in order, and Root is built from it.
-    static readonly TemplateSchema Leaf = new();
+    static readonly TemplateSchema Leaf = new() { ValueType = typeof(string) };
     public static readonly TemplateSchema Root = FromType(typeof(TemplateModel), depth: 0);
 
-    readonly Dictionary<string, TemplateSchema> children = new(StringComparer.OrdinalIgnoreCase);
+    readonly Dictionary<string, TemplateSchema> children = new(StringComparer.Ordinal);
 
     /// <summary>Any child name is accepted (the shop's custom attributes).</summary>
     public bool IsOpen { get; private init; }
-    /// <summary>The element of a list, for <c>{{#each}}</c>; null when this is not a list.</summary>
+    /// <summary>The element of a list, for <c>{{ for }}</c>; null when this is not a list.</summary>
     public TemplateSchema? Element { get; private init; }
+    /// <summary>A leaf's .NET type (string, int, DateTime, ...); null for objects and lists.</summary>
+    public Type? ValueType { get; private init; }
 
     public IEnumerable<string> Names => children.Keys.Order(StringComparer.Ordinal);
 
@@ -29,7 +31,8 @@ public sealed class TemplateSchema
     static TemplateSchema FromType(Type type, int depth)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
-        if (type == typeof(string) || type.IsPrimitive || type == typeof(decimal) || type == typeof(DateTime) || depth > 5) return Leaf;
+        if (type == typeof(string)) return Leaf;
+        if (type.IsPrimitive || type == typeof(decimal) || type == typeof(DateTime) || depth > 5) return new TemplateSchema { ValueType = type };
         if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>)) return new TemplateSchema { IsOpen = true };
         if (type != typeof(string) && typeof(IEnumerable).IsAssignableFrom(type))
         {
@@ -40,12 +43,10 @@ public sealed class TemplateSchema
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
             if (property.GetCustomAttribute<JsonIgnoreAttribute>() is not null || property.Name == "EqualityContract") continue;
-            schema.children[JsonNamingCamel(property.Name)] = FromType(property.PropertyType, depth + 1);
+            schema.children[Scriban.Runtime.StandardMemberRenamer.Rename(property.Name)] = FromType(property.PropertyType, depth + 1);
         }
         return schema;
     }
-
-    static string JsonNamingCamel(string name) => char.ToLowerInvariant(name[0]) + name[1..];
 
     /// <summary>Every leaf path, for error messages and the API's variable list.</summary>
     public IEnumerable<string> Paths(string prefix = "")

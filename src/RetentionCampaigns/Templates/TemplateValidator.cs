@@ -4,8 +4,7 @@ using System.Text.RegularExpressions;
 namespace RetentionCampaigns.Templates;
 
 /// <summary>
-/// The check at save: syntax and names per part (with positions), Handlebars.Net's own compilation, then a
-/// render against sample data that lints the result: a marketing email must carry the unsubscribe link, every
+/// The check at save: syntax and names per part on Scriban's parse tree (with positions), then a render against sample data that lints the result: a marketing email must carry the unsubscribe link, every
 /// email the sender's postal address, and a subject over 78 characters earns a warning (RFC 5322's line length;
 /// mail clients cut long subjects).
 /// </summary>
@@ -52,7 +51,7 @@ public sealed partial class TemplateValidator(TemplateEngine engine)
             var message = scheme switch
             {
                 "http" or "https" or "mailto" or "tel" => null,
-                null => $"The link \"{value}\" is relative: an email has no base address, so it leads nowhere. Write an absolute https:// address (or {{{{links.shop}}}}).",
+                null => $"The link \"{value}\" is relative: an email has no base address, so it leads nowhere. Write an absolute https:// address (or {{{{ links.shop }}}}).",
                 _ => $"The link \"{value}\" uses {scheme}:, which emails must not: only https://, http://, mailto: and tel: links are allowed.",
             };
             if (message is null) continue;
@@ -68,11 +67,8 @@ public sealed partial class TemplateValidator(TemplateEngine engine)
             findings.Add(new(TemplateFinding.Error, locale, part, null, null, $"The {part} is empty."));
             return;
         }
-        var problems = TemplateChecker.Check(source, engine.Partials);
-        foreach (var (line, column, message) in problems)
+        foreach (var (line, column, message) in TemplateChecker.Check(source, engine.Partials, engine.Sandbox))
             findings.Add(new(TemplateFinding.Error, locale, part, line, column, message));
-        if (problems.Count == 0 && engine.CompileError(locale, html, source) is { } error)
-            findings.Add(new(TemplateFinding.Error, locale, part, null, null, error));
     }
 
     void Lint(string kind, string locale, TemplateContent parts, List<TemplateFinding> findings)
@@ -93,15 +89,15 @@ public sealed partial class TemplateValidator(TemplateEngine engine)
         {
             if (!message.Html.Contains(model.Links.Unsubscribe, StringComparison.Ordinal))
                 findings.Add(new(TemplateFinding.Error, locale, "html", null, null,
-                    "The HTML part has no unsubscribe link: include {{> footer}} (or the layout), or link to {{links.unsubscribe}}."));
+                    "The HTML part has no unsubscribe link: include {{ include \"footer\" }} (or the layout), or link to {{ links.unsubscribe }}."));
             if (parts.Text is not null && !message.Text.Contains(model.Links.Unsubscribe, StringComparison.Ordinal))
                 findings.Add(new(TemplateFinding.Error, locale, "text", null, null,
-                    "The text part has no unsubscribe link: include {{> footer}} (or the layout), or write {{links.unsubscribe}}."));
+                    "The text part has no unsubscribe link: include {{ include \"footer\" }} (or the layout), or write {{ links.unsubscribe }}."));
         }
         foreach (var (part, output) in new[] { ("html", message.Html), (textPart, message.Text) }.Distinct())
             if (!(part == "html" ? WebUtility.HtmlDecode(output) : output).Contains(model.Sender.PostalAddress, StringComparison.Ordinal))
                 findings.Add(new(TemplateFinding.Error, locale, part, null, null,
-                    "The sender's postal address is missing: include {{> footer}} (or the layout), or write {{sender.postalAddress}}."));
+                    "The sender's postal address is missing: include {{ include \"footer\" }} (or the layout), or write {{ sender.postal_address }}."));
         if (message.Subject.Length == 0)
             findings.Add(new(TemplateFinding.Error, locale, "subject", null, null, "The subject renders empty for the sample customer."));
         else if (message.Subject.Length > SubjectWarningLength)

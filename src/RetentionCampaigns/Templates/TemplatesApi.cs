@@ -25,7 +25,10 @@ public sealed record TemplateDetail(string Key, string Name, string Kind, string
 public sealed record VersionSummary(int Version, bool Valid, int Errors, int Warnings, DateTime CreatedAt);
 public sealed record CheckResult(bool Valid, List<TemplateFinding> Problems);
 public sealed record TemplatePreview(string Locale, string? CustomerId, string Subject, string Html, string Text, List<TemplateFinding> Problems);
-public sealed record TemplateVocabulary(IEnumerable<string> Variables, IEnumerable<HelperDoc> Helpers, IEnumerable<string> Partials);
+public sealed record TemplateVocabulary(string Language, IEnumerable<string> Variables, IEnumerable<FunctionDoc> Functions,
+    IReadOnlyDictionary<string, IEnumerable<string>> BuiltinFunctions, IEnumerable<PartialDoc> Partials);
+public sealed record FunctionDoc(string Name, string Arguments, string Output, string Example);
+public sealed record PartialDoc(string Name, string Usage);
 
 public static partial class TemplatesApi
 {
@@ -36,7 +39,7 @@ public static partial class TemplatesApi
         var group = api.MapGroup("/templates").WithTags("Templates");
         group.MapGet("/", List).WithSummary("All templates with their current version and whether it is valid.");
         group.MapPost("/", Create).WithSummary("Create a template; it is checked and saved even with errors, but only a valid version can be sent.");
-        group.MapGet("/vocabulary", Vocabulary).WithSummary("The variables, helpers (with their arguments, output and an example) and partials templates may use.");
+        group.MapGet("/vocabulary", Vocabulary).WithSummary("The variables, functions (with their arguments, output and an example), Scriban's built-in functions and the partials templates may use.");
         group.MapPost("/check", Check).WithSummary("Check unsaved template content: errors with line and column, and warnings.");
         group.MapPost("/preview", PreviewUnsaved).WithSummary("Render unsaved content for a customer or the sample customer.");
         group.MapGet("/{key}", Get).WithSummary("A template's current version.");
@@ -57,8 +60,19 @@ public static partial class TemplatesApi
         return rows.Select(r => Summary(r.t, r.v)).ToList();
     }
 
-    static TemplateVocabulary Vocabulary(TemplateEngine engine) =>
-        new(TemplateSchema.Root.Paths(), TemplateChecker.HelperDocs.OrderBy(h => h.Name, StringComparer.Ordinal), engine.Partials.Order());
+    static TemplateVocabulary Vocabulary(TemplateEngine engine) => new(
+        "Scriban (https://github.com/scriban/scriban/blob/master/doc/language.md); HTML parts escape every {{ value }}",
+        TemplateSchema.Root.Paths(),
+        TemplateSandbox.Functions.OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => new FunctionDoc(f.Name, f.Arguments, f.Output, f.Example)),
+        engine.Sandbox.Objects.OrderBy(o => o.Name, StringComparer.Ordinal).ToDictionary(o => o.Name, o => (IEnumerable<string>)o.Members.Order(StringComparer.Ordinal)),
+        engine.Partials.Order(StringComparer.Ordinal).Select(name => new PartialDoc(name, PartialUsage(name))));
+
+    static string PartialUsage(string name) => name switch
+    {
+        PartialInliner.LayoutName => "{{ wrap layout preheader: \"The line mail clients show after the subject\" }} ... {{ end }} (service: true for the double opt-in footer)",
+        "button" => "{{ include \"button\" href: (link links.shop) label: \"Shop now\" }}",
+        _ => $"{{{{ include \"{name}\" }}}}",
+    };
 
     static async Task<Results<Created<TemplateDetail>, ValidationProblem, ProblemHttpResult>> Create(
         TemplateInput input, RetentionDb db, TemplateValidator validator, TimeProvider clock, CancellationToken ct)

@@ -6,7 +6,7 @@ public sealed class TemplateCheckerTests
 {
     static readonly IReadOnlySet<string> Partials = new HashSet<string> { "layout", "footer", "header", "coupon", "button" };
 
-    static List<(int Line, int Column, string Message)> Check(string source) => TemplateChecker.Check(source, Partials);
+    static List<(int Line, int Column, string Message)> Check(string source) => TemplateChecker.Check(source, Partials, new TemplateEngine().Sandbox);
 
     static (int Line, int Column, string Message) Single(string source)
     {
