@@ -161,7 +161,8 @@ sealed class StartupTasks(IServiceScopeFactory scopes, CommandLine command, IHos
         await scope.ServiceProvider.GetRequiredService<DatabaseMigrator>().MigrateAsync(ct);
         var db = scope.ServiceProvider.GetRequiredService<RetentionDb>();
         await BuiltInSegments.EnsureAsync(db, TimeProvider.System, ct);
-        await DefaultTemplates.EnsureAsync(db, scope.ServiceProvider.GetRequiredService<TemplateValidator>(), TimeProvider.System, ct);
+        await DefaultTemplates.EnsureAsync(db, scope.ServiceProvider.GetRequiredService<TemplateValidator>(), TimeProvider.System, ct,
+            scope.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DefaultTemplates)));
         scope.ServiceProvider.GetRequiredService<LinkTokens>(); // creates the first signing key before any request needs it
         scope.ServiceProvider.GetRequiredService<SuppressionList>(); // and the suppression salt
         if (command.Demo)

@@ -122,6 +122,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
             e.HasKey(v => new { v.TemplateId, v.Version });
             e.Property(v => v.Content).HasConversion(JsonConversion.For<Dictionary<string, TemplateContent>>(), JsonConversion.Comparer<Dictionary<string, TemplateContent>>());
             e.Property(v => v.Problems).HasConversion(JsonConversion.For<List<TemplateFinding>>(), JsonConversion.Comparer<List<TemplateFinding>>());
+            e.Property(v => v.FormerContent!).HasConversion(JsonConversion.For<Dictionary<string, TemplateContent>>(), JsonConversion.Comparer<Dictionary<string, TemplateContent>>());
         });
         model.Entity<CustomerMetrics>(e =>
         {

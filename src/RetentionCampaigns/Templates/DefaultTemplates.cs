@@ -21,8 +21,10 @@ public static class DefaultTemplates
     public static IReadOnlyList<Definition> All { get; } =
         JsonSerializer.Deserialize<List<Definition>>(DefaultTemplateFiles.File("templates.json")!, JsonConversion.Options)!;
 
-    public static async Task EnsureAsync(RetentionDb db, TemplateValidator validator, TimeProvider clock, CancellationToken ct)
+    /// <summary>Converts versions stored in Handlebars (see <see cref="StoredTemplateConversion"/>), then seeds the missing defaults.</summary>
+    public static async Task EnsureAsync(RetentionDb db, TemplateValidator validator, TimeProvider clock, CancellationToken ct, ILogger? log = null)
     {
+        await StoredTemplateConversion.ConvertAsync(db, validator, log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         var existing = await db.Templates.Select(t => t.Key).ToListAsync(ct);
         foreach (var definition in All.Where(d => !existing.Contains(d.Key)))

@@ -30,6 +30,10 @@ public sealed class TemplateVersion
     public bool Valid { get; set; }
     public List<TemplateFinding> Problems { get; set; } = [];
     public DateTime CreatedAt { get; set; }
+    /// <summary><c>scriban</c>; <c>handlebars</c> for a version stored before the move, until it is converted at start.</summary>
+    public string Syntax { get; set; } = TemplateSyntax.Scriban;
+    /// <summary>The Handlebars text a converted version was made from, kept so nothing is lost.</summary>
+    public Dictionary<string, TemplateContent>? FormerContent { get; set; }
 
     /// <summary>
     /// The newest version of the template with this key that passed its checks (the built-in ones always exist and
@@ -48,6 +52,11 @@ public sealed class TemplateVersion
 public sealed record TemplateFinding(string Severity, string Locale, string Part, int? Line, int? Column, string Message)
 {
     public const string Error = "error", Warning = "warning";
+}
+
+public static class TemplateSyntax
+{
+    public const string Scriban = "scriban", Handlebars = "handlebars";
 }
 
 public static class TemplateKinds

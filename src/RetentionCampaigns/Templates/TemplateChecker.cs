@@ -57,8 +57,8 @@ public static class TemplateChecker
                         Report(wrap, "The layout takes only name: value parameters, e.g. {{ wrap layout preheader: \"...\" }}.");
                     break;
                 case ScriptFunctionCall { Target: ScriptVariableGlobal target } functionCall when functions.TryGetValue(target.Name, out var function):
-                    var count = functionCall.Arguments.Count + (Parent(functionCall) is ScriptPipeCall pipe && Same(pipe.To, functionCall) ? 1 : 0);
-                    CheckArguments(function, count, functionCall.Arguments, node, Report);
+                    var piped = Parent(functionCall) is ScriptPipeCall pipe && Same(pipe.To, functionCall);
+                    CheckArguments(function, piped, functionCall.Arguments, node, Report);
                     break;
                 case ScriptAssignExpression assign:
                     var assigned = Root(assign.Target);
@@ -83,16 +83,23 @@ public static class TemplateChecker
         return problems.Distinct().ToList();
     }
 
-    static void CheckArguments(TemplateFunction function, int count, IReadOnlyList<ScriptExpression> arguments, ScriptNode at, Action<ScriptNode, string> report)
+    /// <param name="piped">Called as <c>value | function ...</c>: the value is the first argument.</param>
+    static void CheckArguments(TemplateFunction function, bool piped, IReadOnlyList<ScriptExpression> written, ScriptNode at, Action<ScriptNode, string> report)
     {
-        if (arguments.Any(a => a is ScriptNamedArgument)) report(at, $"'{function.Name}' takes no named parameters.");
+        if (written.Any(a => a is ScriptNamedArgument)) report(at, $"'{function.Name}' takes no named parameters.");
+        // With a pipe the first argument is the value before it; null stands for it here.
+        var arguments = piped ? [null, .. written] : written.ToList<ScriptExpression?>();
+        var count = arguments.Count;
         if (count < function.MinArguments || count > function.MaxArguments)
+        {
             report(at, function.MinArguments == function.MaxArguments
                 ? $"'{function.Name}' takes {function.MinArguments} argument{(function.MinArguments == 1 ? "" : "s")}, not {count}: {function.Example}"
                 : $"'{function.Name}' takes {function.MinArguments} to {function.MaxArguments} arguments, not {count}: {function.Example}");
-        if (function.Name == "link" && arguments.Count == 1 && arguments[0] is ScriptLiteral literal && !(literal.Value is string text && IsWebAddress(text)))
+            return;
+        }
+        if (function.Name == "link" && arguments[0] is ScriptLiteral literal && !(literal.Value is string text && IsWebAddress(text)))
             report(at, "link takes an absolute http:// or https:// address in quotes, e.g. {{ link \"https://shop.example/sale\" }}, or a link of the model such as links.shop.");
-        if (function.Name == "format_date" && arguments.Count == 2 && arguments[1] is not ScriptLiteral { Value: "short" or "long" })
+        if (function.Name == "format_date" && count == 2 && arguments[1] is not ScriptLiteral { Value: "short" or "long" })
             report(at, "The second argument of 'format_date' is \"short\" or \"long\".");
     }
 
@@ -140,7 +147,7 @@ public static class TemplateChecker
         {
             // Used as a value ({{ referral_url }}) Scriban calls the function with no arguments.
             if (parent is not ScriptFunctionCall call || !Same(call.Target, variable))
-                CheckArguments(function, parent is ScriptPipeCall pipe && Same(pipe.To, variable) ? 1 : 0, [], variable, report);
+                CheckArguments(function, parent is ScriptPipeCall pipe && Same(pipe.To, variable), [], variable, report);
             return;
         }
         if (sandbox.IsBuiltinObject(name))

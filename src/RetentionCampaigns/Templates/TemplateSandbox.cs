@@ -103,8 +103,8 @@ public sealed class TemplateSandbox
 public sealed record TemplateFunction(string Name, int MinArguments, int MaxArguments, string Arguments, string Output, string Example, Delegate Implementation);
 
 /// <summary>
-/// A Scriban context for one thread, reused message after message: the model as read-only globals, a fresh scope for
-/// a template's own variables per part, HTML escaping of every <c>{{ value }}</c> in an HTML part, and the limits.
+/// A Scriban context for one thread, reused message after message: the model as read-only globals, a template's own
+/// variables cleared after each part, HTML escaping of every <c>{{ value }}</c> in an HTML part, and the limits.
 /// </summary>
 sealed class MessageContext : TemplateContext
 {
@@ -131,10 +131,14 @@ sealed class MessageContext : TemplateContext
         ObjectRecursionLimit = 10;
         // Only our model's own properties: nothing of DateTime, strings or collections beyond what Scriban's
         // built-in functions offer, and no member a .NET type adds (EqualityContract, methods).
-        MemberFilter = member => member.DeclaringType?.Namespace == typeof(TemplateModel).Namespace && member.MemberType == System.Reflection.MemberTypes.Property;
+        MemberFilter = member => member.MemberType == System.Reflection.MemberTypes.Property
+                                 && (member.DeclaringType?.Namespace == typeof(TemplateModel).Namespace || IsAttributeEntry(member.DeclaringType));
         TemplateLoader = null;
         PushGlobal(model);
     }
+
+    // {{ for a in customer.attributes }} gives key/value pairs: their Key and Value are the only other members.
+    static bool IsAttributeEntry(Type? type) => type is { IsGenericType: true } && type.GetGenericTypeDefinition() == typeof(KeyValuePair<,>);
 
     public LocaleFormat Format { get; private set; } = LocaleFormat.German;
     public string ReferralUrl { get; private set; } = "";
@@ -159,8 +163,6 @@ sealed class MessageContext : TemplateContext
     public string RenderPart(Template template, bool html, string part)
     {
         this.html = html;
-        // The template's own variables live for this part only: nothing it sets reaches the next part or message.
-        PushGlobal(new ScriptObject());
         try
         {
             return template.Render(this);
@@ -179,8 +181,12 @@ sealed class MessageContext : TemplateContext
         }
         finally
         {
-            // After an error Scriban may leave scopes pushed: back to the model alone.
+            // After an error Scriban may leave scopes pushed: back to the model alone. The template's own variables
+            // (set beside the read-only model, which it cannot overwrite) go with the part: nothing it sets reaches
+            // the next part or message.
             while (CurrentGlobal != model) PopGlobal();
+            if (model.Count > ModelNames.Length)
+                foreach (var name in model.Keys.Except(ModelNames).ToList()) model.Remove(name);
             if (Output is StringBuilderOutput output) output.Builder.Clear();
         }
     }
@@ -195,7 +201,7 @@ sealed class MessageContext : TemplateContext
 
     string Explain(string message) => message switch
     {
-        _ when message.Contains("iteration limit", StringComparison.OrdinalIgnoreCase) =>
+        _ when message.Contains("iteration limit", StringComparison.OrdinalIgnoreCase) || message.Contains("LoopLimit", StringComparison.Ordinal) =>
             $"a loop ran more than {limits.MaxLoopIterations:N0} times (all loops of a part together); it was stopped.",
         _ when message.Contains("recursive", StringComparison.OrdinalIgnoreCase) =>
             $"functions called each other more than {limits.MaxRecursion:N0} levels deep; it was stopped.",

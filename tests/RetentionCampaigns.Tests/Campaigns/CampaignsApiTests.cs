@@ -64,7 +64,7 @@ public sealed class CampaignsApiTests
         var segmentId = segment.GetProperty("id").GetInt64();
         await (await app.Api.PostAsJsonAsync("/api/templates", new
         {
-            key = "broken", name = "Broken", content = new { de = new { subject = "s", html = "{{#if offer}}" } },
+            key = "broken", name = "Broken", content = new { de = new { subject = "s", html = "{{ if offer }}" } },
         })).JsonAsync(201);
         var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
         {

@@ -34,12 +34,12 @@ public sealed class InvalidTemplateVersionTests
         await using var app = await RetentionApp.StartAsync(store);
         await (await app.Api.PostAsJsonAsync("/api/templates", new
         {
-            key = "spring", name = "Spring", content = new { de = Content("Frühling", "<p>{{customer.greeting}}</p>{{> footer}}"), en = Content("Spring", "<p>Hi</p>{{> footer}}") },
+            key = "spring", name = "Spring", content = new { de = Content("Frühling", "<p>{{ customer.greeting }}</p>{{ include \"footer\" }}"), en = Content("Spring", "<p>Hi</p>{{ include \"footer\" }}") },
         })).JsonAsync(201);
         var id = await ScheduledCampaignAsync(app, "spring");
         var broken = await (await app.Api.PutAsJsonAsync("/api/templates/spring", new
         {
-            content = new { de = Content("Frühling {{customer.firstNam}}", "<p></p>"), en = Content("Spring", "<p></p>") },
+            content = new { de = Content("Frühling {{ customer.first_nam }}", "<p></p>"), en = Content("Spring", "<p></p>") },
         })).JsonAsync(200);
         Assert.False(broken.GetProperty("valid").GetBoolean());
 
@@ -64,8 +64,8 @@ public sealed class InvalidTemplateVersionTests
         {
             key = "sly", name = "Sly", content = new
             {
-                de = Content("Hallo", "<p>Hallo</p>{{#if customer.lastName}}{{> footer}}{{/if}}"),
-                en = Content("Hello", "<p>Hello</p>{{#if customer.lastName}}{{> footer}}{{/if}}"),
+                de = Content("Hallo", "<p>Hallo</p>{{ if customer.last_name }}{{ include \"footer\" }}{{ end }}"),
+                en = Content("Hello", "<p>Hello</p>{{ if customer.last_name }}{{ include \"footer\" }}{{ end }}"),
             },
         })).JsonAsync(201);
         Assert.True(created.GetProperty("valid").GetBoolean());

@@ -8,7 +8,7 @@ namespace RetentionCampaigns.Tests.Links;
 
 public sealed class ClickTests
 {
-    const string Content = "<a href=\"{{link \"https://shop.example/sale?x=1\"}}\">Sale</a>{{> footer}}";
+    const string Content = "<a href=\"{{ link \"https://shop.example/sale?x=1\" }}\">Sale</a>{{ include \"footer\" }}";
 
     [Theory, ClassData(typeof(BothStores))]
     public async Task LinksAreTrackedOnlyWithTrackingConsentAndRedirectOnlyToTheSignedTarget(DatabaseProvider store)

@@ -41,13 +41,13 @@ public sealed partial class ReferralLinkTests
         Assert.Equal(code, await CodeOfAsync(app, "R1"));
         var custom = await (await app.Api.PostAsJsonAsync("/api/templates/preview", new
         {
-            content = new { en = new { subject = "Share", html = "<p>{{referral_url}}</p>{{> footer}}" } }, customerId = "R1",
+            content = new { en = new { subject = "Share", html = "<p>{{ referral_url }}</p>{{ include \"footer\" }}" } }, customerId = "R1",
         })).JsonAsync(200);
         Assert.Contains($"http://localhost:5080/r/{code}", custom.GetProperty("html").GetString());
         Assert.NotEqual(code, await CodeOfAsync(app, "R2"));
         Assert.Equal(2, await app.WithDbAsync(db => db.ReferralCodes.CountAsync()));
         var vocabulary = await (await app.Api.GetAsync("/api/templates/vocabulary")).JsonAsync(200);
-        Assert.Contains("referral_url", vocabulary.GetProperty("helpers").EnumerateArray().Select(h => h.GetProperty("name").GetString()));
+        Assert.Contains("referral_url", vocabulary.GetProperty("functions").EnumerateArray().Select(h => h.GetProperty("name").GetString()));
     }
 
     [Theory, ClassData(typeof(BothStores))]

@@ -7,7 +7,7 @@ namespace RetentionCampaigns.Tests.Templates;
 
 public sealed class TemplatesApiTests
 {
-    const string Footer = "{{> footer}}";
+    const string Footer = "{{ include \"footer\" }}";
 
     static object Content(string subject, string html, string? text = null) => new { subject, html, text };
 
@@ -25,7 +25,7 @@ public sealed class TemplatesApiTests
             Assert.Equal(["de", "en"], t.GetProperty("locales").EnumerateArray().Select(l => l.GetString()));
         });
         var winBack = await (await app.Api.GetAsync("/api/templates/win-back")).JsonAsync(200);
-        Assert.Contains("{{#> layout", winBack.GetProperty("content").GetProperty("de").GetProperty("html").GetString());
+        Assert.Contains("{{ wrap layout", winBack.GetProperty("content").GetProperty("de").GetProperty("html").GetString());
         Assert.Equal("service", (await (await app.Api.GetAsync("/api/templates/double-opt-in")).JsonAsync(200)).GetProperty("kind").GetString());
     }
 
@@ -36,7 +36,7 @@ public sealed class TemplatesApiTests
         var created = await (await app.Api.PostAsJsonAsync("/api/templates", new
         {
             key = "spring-sale", name = "Spring sale",
-            content = new { de = Content("Frühling, {{customer.firstNam}}", "<p>Hallo</p>\n<p>{{#if offer}}Code</p>") },
+            content = new { de = Content("Frühling, {{ customer.first_nam }}", "<p>Hallo</p>\n<p>{{ if offer }}Code</p>") },
         })).JsonAsync(201);
         Assert.False(created.GetProperty("valid").GetBoolean());
         var problems = created.GetProperty("problems").EnumerateArray()
@@ -44,17 +44,17 @@ public sealed class TemplatesApiTests
                 p.GetProperty("line").ValueKind == JsonValueKind.Null ? 0 : p.GetProperty("line").GetInt32(),
                 p.GetProperty("column").ValueKind == JsonValueKind.Null ? 0 : p.GetProperty("column").GetInt32()))
             .ToList();
-        Assert.Contains(("error", "subject", 1, 11), problems);
-        Assert.Contains(("error", "html", 2, 4), problems);
+        Assert.Contains(("error", "subject", 1, 23), problems); // at the unknown member
+        Assert.Contains(problems, p => p is ("error", "html", 2, _)); // the if is never closed
         Assert.Contains(("warning", "template", 0, 0), problems); // no English version
 
         var preview = await app.Api.PostAsJsonAsync("/api/templates/spring-sale/preview", new { });
         var errors = await preview.ProblemErrorsAsync(422);
-        Assert.Contains(errors["content.de.subject"], e => e.StartsWith("line 1, column 11:", StringComparison.Ordinal));
+        Assert.Contains(errors["content.de.subject"], e => e.StartsWith("line 1, column 23:", StringComparison.Ordinal));
 
         var fixedVersion = await (await app.Api.PutAsJsonAsync("/api/templates/spring-sale", new
         {
-            content = new { de = Content("Frühling, {{customer.firstName}}", "<p>{{customer.greeting}}</p>{{#if offer}}<p>{{offer.couponCode}}</p>{{/if}}" + Footer) },
+            content = new { de = Content("Frühling, {{ customer.first_name }}", "<p>{{ customer.greeting }}</p>{{ if offer }}<p>{{ offer.coupon_code }}</p>{{ end }}" + Footer) },
         })).JsonAsync(200);
         Assert.True(fixedVersion.GetProperty("valid").GetBoolean());
         Assert.Equal(2, fixedVersion.GetProperty("version").GetInt32());
@@ -66,7 +66,7 @@ public sealed class TemplatesApiTests
         var same = await (await app.Api.PutAsJsonAsync("/api/templates/spring-sale", new
         {
             name = "Spring sale 2026",
-            content = new { de = Content("Frühling, {{customer.firstName}}", "<p>{{customer.greeting}}</p>{{#if offer}}<p>{{offer.couponCode}}</p>{{/if}}" + Footer) },
+            content = new { de = Content("Frühling, {{ customer.first_name }}", "<p>{{ customer.greeting }}</p>{{ if offer }}<p>{{ offer.coupon_code }}</p>{{ end }}" + Footer) },
         })).JsonAsync(200);
         Assert.Equal(2, same.GetProperty("version").GetInt32());
         Assert.Equal("Spring sale 2026", same.GetProperty("name").GetString());
@@ -78,7 +78,7 @@ public sealed class TemplatesApiTests
         await using var app = await RetentionApp.StartAsync(store);
         var check = await (await app.Api.PostAsJsonAsync("/api/templates/check", new
         {
-            content = new { en = Content(new string('x', 79), "<p>{{customer.greeting}} no footer</p>") },
+            content = new { en = Content(new string('x', 79), "<p>{{ customer.greeting }} no footer</p>") },
         })).JsonAsync(200);
         Assert.False(check.GetProperty("valid").GetBoolean());
         var messages = check.GetProperty("problems").EnumerateArray().Select(p => (p.GetProperty("severity").GetString(), p.GetProperty("message").GetString()!)).ToList();
@@ -88,7 +88,7 @@ public sealed class TemplatesApiTests
 
         var service = await (await app.Api.PostAsJsonAsync("/api/templates/check", new
         {
-            kind = "service", content = new { en = Content("Confirm", "<a href=\"{{links.confirm}}\">Confirm</a> {{sender.postalAddress}}") },
+            kind = "service", content = new { en = Content("Confirm", "<a href=\"{{ links.confirm }}\">Confirm</a> {{ sender.postal_address }}") },
         })).JsonAsync(200);
         Assert.DoesNotContain(service.GetProperty("problems").EnumerateArray(), p => p.GetProperty("severity").GetString() == "error");
     }
@@ -159,7 +159,7 @@ public sealed class TemplatesApiTests
         Assert.Equal(404, (int)(await app.Api.PostAsJsonAsync("/api/templates/nope/test-send", new { to = "m@shop.example" })).StatusCode);
         Assert.Equal(404, (int)(await app.Api.PostAsJsonAsync("/api/templates/win-back/test-send", new { to = "m@shop.example", customerId = "nobody" })).StatusCode);
 
-        await (await app.Api.PostAsJsonAsync("/api/templates", new { key = "broken", name = "Broken", content = new { de = Content("s", "{{#if offer}}") } })).JsonAsync(201);
+        await (await app.Api.PostAsJsonAsync("/api/templates", new { key = "broken", name = "Broken", content = new { de = Content("s", "{{ if offer }}") } })).JsonAsync(201);
         Assert.Contains("template", (await (await app.Api.PostAsJsonAsync("/api/templates/broken/test-send", new { to = "m@shop.example" })).ProblemErrorsAsync(422)).Keys);
         Assert.Equal(2, Directory.GetFiles(app.Outbox, "*.eml").Length);
     }
