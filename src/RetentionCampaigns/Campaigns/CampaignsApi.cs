@@ -20,7 +20,7 @@ public sealed record CampaignInput(string? Name, string? Description, long? Segm
 public sealed record CampaignItem(long Id, string Name, string? Description, string State, string? StateReason, IEnumerable<string> Actions, long SegmentId,
     string TemplateKey, string DefaultLocale, SenderInput Sender, ScheduleInput Schedule, DateTime? ActiveFrom, DateTime? ActiveUntil,
     int HoldoutPercent, int Priority, CampaignPolicy Policy, CampaignOffer? Offer, string? Topic, DateTime CreatedAt, DateTime UpdatedAt,
-    SendForecast? Forecast = null);
+    SendForecast? Forecast = null, IReadOnlyList<string>? Warnings = null);
 
 public sealed record RunReport(long Id, DateTime Slot, string State, int SegmentVersion, int TemplateVersion, int Members,
     Dictionary<string, int> Statuses, List<ReasonCount> Reasons, DateTime StartedAt, DateTime? FinishedAt, double? DurationSeconds, double? MessagesPerSecond,
@@ -64,7 +64,25 @@ public static partial class CampaignsApi
         var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
         if (campaign is null) return NotFound(id);
         var forecast = SendForecast.NextSend(campaign, clock.GetUtcNow().UtcDateTime) is { } at ? await SendForecast.ForAsync(db, campaign, at, ct) : null;
-        return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct), forecast));
+        return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct), forecast) with { Warnings = await WarningsAsync(db, campaign, ct) });
+    }
+
+    /// <summary>What will not go wrong loudly but look wrong to customers: offer texts printing empty without an offer.</summary>
+    static async Task<IReadOnlyList<string>> WarningsAsync(RetentionDb db, Campaign campaign, CancellationToken ct)
+    {
+        if (campaign.Offer is not null) return [];
+        var key = await TemplateKeyAsync(db, campaign, ct);
+        // The version a run would send: the newest valid one.
+        var version = await db.TemplateVersions.AsNoTracking().Where(v => v.TemplateId == campaign.TemplateId && v.Valid)
+            .OrderByDescending(v => v.Version).FirstOrDefaultAsync(ct);
+        if (version is null) return [];
+        var warnings = new List<string>();
+        foreach (var (locale, content) in version.Content.OrderBy(c => c.Key, StringComparer.Ordinal))
+            foreach (var (part, source) in new[] { ("subject", content.Subject), ("html", content.Html), ("text", content.Text) })
+                if (source is not null && TemplateChecker.UnguardedOfferUses(source) is [var (line, column), ..])
+                    warnings.Add($"Template '{key}' ({locale} {part}, line {line}, column {column}) shows the offer, but this campaign gives none: " +
+                                 "it prints nothing there. Add an offer to the campaign, or put that text inside {{ if offer }} ... {{ end }}.");
+        return warnings;
     }
 
     static async Task<Results<Created<CampaignItem>, ValidationProblem, ProblemHttpResult>> Create(
@@ -78,7 +96,7 @@ public static partial class CampaignsApi
         if (await NameTakenAsync(db, campaign.Name, null, ct)) return Problems.Conflict("name", $"a campaign named '{campaign.Name}' exists already.");
         db.Campaigns.Add(campaign);
         await db.SaveChangesAsync(ct);
-        return TypedResults.Created($"/api/campaigns/{campaign.Id}", AsItem(campaign, templateKey!));
+        return TypedResults.Created($"/api/campaigns/{campaign.Id}", AsItem(campaign, templateKey!) with { Warnings = await WarningsAsync(db, campaign, ct) });
     }
 
     static async Task<Results<Ok<CampaignItem>, ValidationProblem, ProblemHttpResult>> Update(
@@ -96,7 +114,7 @@ public static partial class CampaignsApi
         if (input.Name is not null && await NameTakenAsync(db, campaign.Name, id, ct)) return Problems.Conflict("name", $"a campaign named '{campaign.Name}' exists already.");
         if (db.ChangeTracker.HasChanges()) campaign.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(AsItem(campaign, templateKey));
+        return TypedResults.Ok(AsItem(campaign, templateKey) with { Warnings = await WarningsAsync(db, campaign, ct) });
     }
 
     static async Task<Results<NoContent, ProblemHttpResult>> Delete(long id, RetentionDb db, CancellationToken ct)

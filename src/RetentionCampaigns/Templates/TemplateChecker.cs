@@ -210,6 +210,34 @@ public static class TemplateChecker
         }
     }
 
+    /// <summary>
+    /// Where a template reads the offer outside an <c>{{ if offer }}</c> (or any condition naming the offer): with a
+    /// campaign that gives no offer, those places print nothing. Our partials are not expanded, so the coupon block
+    /// (which guards itself) does not count.
+    /// </summary>
+    public static List<(int Line, int Column)> UnguardedOfferUses(string source)
+    {
+        var template = Template.Parse(source);
+        if (template.HasErrors) return [];
+        var nodes = PartialInliner.Descendants(template.Page!).ToList();
+        var parents = new Dictionary<ScriptNode, ScriptNode>(ReferenceEqualityComparer.Instance);
+        foreach (var node in nodes)
+            for (var i = 0; i < node.ChildrenCount; i++)
+                if (node.GetChildren(i) is { } child) parents[child] = node;
+        static bool NamesOffer(ScriptNode? node) => node is not null && PartialInliner.Descendants(node).OfType<ScriptVariableGlobal>().Any(v => v.Name == "offer");
+        // Guarded inside a branch of an if naming the offer; a condition itself prints nothing.
+        bool Guarded(ScriptNode node)
+        {
+            for (var current = node; parents.TryGetValue(current, out var parent); current = parent)
+                if (parent is ScriptIfStatement branch && (ReferenceEquals(branch.Condition, current) || NamesOffer(branch.Condition))) return true;
+            return false;
+        }
+        return nodes.OfType<ScriptVariableGlobal>()
+            .Where(v => v.Name == "offer" && !(parents.GetValueOrDefault(v) is ScriptMemberExpression member && !ReferenceEquals(member.Target, v)))
+            .Where(v => !Guarded(v))
+            .Select(v => (v.Span.Start.Line + 1, v.Span.Start.Column + 1)).Distinct().ToList();
+    }
+
     /// <summary>Scriban's parser messages, without its internal token names where a marketer would not know them.</summary>
     static string Reword(string message) => message
         .Replace("Found <EOF>", "The text ended", StringComparison.Ordinal)

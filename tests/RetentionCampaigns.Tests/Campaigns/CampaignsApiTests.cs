@@ -90,6 +90,34 @@ public sealed class CampaignsApiTests
     }
 
     [Theory, ClassData(typeof(BothStores))]
+    public async Task ACampaignWithoutAnOfferIsWarnedWhereItsTemplateShowsTheOffer(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "All German", rule = new { field = "locale", op = "=", value = "de" } })).JsonAsync(201);
+        await (await app.Api.PostAsJsonAsync("/api/templates", new
+        {
+            key = "code-only", name = "Code only",
+            content = new { de = new { subject = "Ihr Code", html = "<p>{{ customer.greeting }}</p>\n<p>Code: {{ offer.coupon_code }}</p>{{ if offer }}{{ discount offer }}{{ end }}{{ include \"footer\" }}" } },
+        })).JsonAsync(201);
+        var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
+        {
+            name = "No offer", segmentId = segment.GetProperty("id").GetInt64(), templateKey = "code-only",
+            schedule = new { kind = "once", sendAt = DateTimeOffset.UtcNow.AddDays(1) },
+        })).JsonAsync(201);
+        var warning = Assert.Single(campaign.GetProperty("warnings").EnumerateArray()).GetString()!;
+        Assert.Contains("'code-only' (de html, line 2, column 13) shows the offer, but this campaign gives none", warning);
+
+        var id = campaign.GetProperty("id").GetInt64();
+        var withOffer = await (await app.Api.PutAsJsonAsync($"/api/campaigns/{id}", new
+        {
+            offer = new { codes = "generated", prefix = "WB", value = 10m, validDays = 14 },
+        })).JsonAsync(200);
+        Assert.Empty(withOffer.GetProperty("warnings").EnumerateArray());
+        var winBack = await (await app.Api.PutAsJsonAsync($"/api/campaigns/{id}", new { templateKey = "win-back" })).JsonAsync(200);
+        Assert.Empty(winBack.GetProperty("warnings").EnumerateArray()); // its coupon block guards itself
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
     public async Task BadInputNamesTheField(DatabaseProvider store)
     {
         await using var app = await RetentionApp.StartAsync(store);

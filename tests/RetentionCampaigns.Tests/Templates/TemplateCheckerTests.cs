@@ -95,4 +95,13 @@ public sealed class TemplateCheckerTests
         var problems = Check("{{ a }}\n{{ b }}\n{{ customer.c }}");
         Assert.Equal([1, 2, 3], problems.Select(p => p.Line));
     }
+
+    [Theory]
+    [InlineData("{{ offer.coupon_code }}", 1)]
+    [InlineData("Code {{ offer.coupon_code }}\n{{ discount offer }}", 2)]
+    [InlineData("{{ if offer }}{{ offer.coupon_code }} {{ discount offer }}{{ end }}", 0)]
+    [InlineData("{{ if offer && offer.value }}{{ money offer.value }}{{ end }}{{ include \"coupon\" }}", 0)]
+    [InlineData("{{ customer.greeting }}", 0)]
+    public void FindsWhereTheOfferIsShownWithoutAGuard(string source, int uses) =>
+        Assert.Equal(uses, TemplateChecker.UnguardedOfferUses(source).Count);
 }
