@@ -21,7 +21,7 @@ static int Usage()
           ingest [--rows 1000000] [--customers 100000]   orders CSV into PostgreSQL vs psql \copy into a bare table
           segments [--customers 1000000] [--sqlite-customers 100000] [--postgres-only|--sqlite-only]
                                                          metrics refresh vs an aggregate SELECT, segment count and preview
-          render [--messages 200000]                     win-back messages per second on one thread vs bare compiled Handlebars
+          render [--messages 100000]                     win-back messages per second on one thread vs a bare Scriban Template.Render
           smtp [--messages 20000]                        5 KB messages to smtp-sink: one connection, a pool of 8, vs smtp-source -d -s 8
           campaign [--recipients 100000] [--postgres-only|--sqlite-only]
                                                          a one-off campaign sent by the app process to smtp-sink, trigger to last accepted

@@ -47,8 +47,8 @@ public static class OpenApiSetup
             """,
         ["api/templates"] = """
             {"key": "spring-sale", "name": "Spring sale", "kind": "marketing",
-             "content": {"de": {"subject": "Frühling, {{customer.firstName}}!", "html": "{{#> layout}}<p>{{customer.greeting}}</p><p>Neu im Shop.</p>{{/layout}}"},
-                         "en": {"subject": "Spring, {{customer.firstName}}!", "html": "{{#> layout}}<p>{{customer.greeting}}</p><p>New in the shop.</p>{{/layout}}"}}}
+             "content": {"de": {"subject": "Frühling{{ if customer.first_name }}, {{ customer.first_name }}{{ end }}!", "html": "{{ wrap layout }}<p>{{ customer.greeting }}</p><p>Neu im Shop.</p>{{ end }}"},
+                         "en": {"subject": "Spring{{ if customer.first_name }}, {{ customer.first_name }}{{ end }}!", "html": "{{ wrap layout }}<p>{{ customer.greeting }}</p><p>New in the shop.</p>{{ end }}"}}}
             """,
     };
 

@@ -199,7 +199,7 @@ public static class HandlebarsConversion
 
         (string Expression, TemplateSchema? Schema) Argument(HandlebarsArgument argument, int line) => argument.Kind switch
         {
-            ArgumentKind.String => (Quote(argument.Text), TemplateSchema.Root.Child("reason")),
+            ArgumentKind.String => (Quote(argument.Text), null),
             ArgumentKind.Number => (argument.Text, null),
             ArgumentKind.Literal => (argument.Text == "undefined" ? "null" : argument.Text, null),
             ArgumentKind.SubExpression => ("(" + Call(argument.Inner!, line) + ")", null),

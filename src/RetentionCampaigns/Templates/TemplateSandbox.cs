@@ -31,6 +31,10 @@ public sealed class TemplateSandbox
         var html = (ScriptObject)Builtins["html"]!;
         html.Remove("escape");
         html.Import("escape", new Func<TemplateContext, object?, SafeHtml>((context, value) => new SafeHtml(HtmlEscape.Escape(context.ObjectToString(value) ?? ""))));
+        // Scriban's newline_to_br leaves the text unescaped; ours escapes it, so its <br /> can pass as HTML.
+        html.Remove("newline_to_br");
+        html.Import("newline_to_br", new Func<TemplateContext, object?, SafeHtml>((context, value) =>
+            new SafeHtml(HtmlEscape.Escape(context.ObjectToString(value) ?? "").ReplaceLineEndings("<br />\n"))));
         foreach (var function in Functions) Builtins.Import(function.Name, function.Implementation);
         foreach (var value in Builtins.Values.OfType<ScriptObject>()) value.IsReadOnly = true;
         Builtins.IsReadOnly = true;

@@ -48,6 +48,8 @@ public sealed class TemplateSandboxTests
     {
         var message = Engine.Render(new TemplateContent("s", "<b>&amp; {{ customer.first_name | html.escape }} {{ \"<i>\" }}</b>" + Footer, null), Customer("A&B"));
         Assert.Contains("<b>&amp; A&amp;B &lt;i&gt;</b>", message.Html);
+        var lines = Engine.Render(new TemplateContent("s", "<p>{{ customer.first_name | html.newline_to_br }}</p>" + Footer, null), Customer("<b>A</b>\nB"));
+        Assert.Contains("<p>&lt;b&gt;A&lt;/b&gt;<br />\nB</p>", lines.Html);
     }
 
     [Fact]
