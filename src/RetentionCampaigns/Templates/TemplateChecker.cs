@@ -26,10 +26,7 @@ public static class TemplateChecker
             return problems;
         }
         var nodes = PartialInliner.Descendants(template.Page!).ToList();
-        var parents = new Dictionary<ScriptNode, ScriptNode>(ReferenceEqualityComparer.Instance);
-        foreach (var node in nodes)
-            for (var i = 0; i < node.ChildrenCount; i++)
-                if (node.GetChildren(i) is { } child) parents[child] = node;
+        var parents = Parents(nodes);
         var locals = Locals(nodes);
         var functions = TemplateSandbox.Functions.ToDictionary(f => f.Name);
 
@@ -220,10 +217,7 @@ public static class TemplateChecker
         var template = Template.Parse(source);
         if (template.HasErrors) return [];
         var nodes = PartialInliner.Descendants(template.Page!).ToList();
-        var parents = new Dictionary<ScriptNode, ScriptNode>(ReferenceEqualityComparer.Instance);
-        foreach (var node in nodes)
-            for (var i = 0; i < node.ChildrenCount; i++)
-                if (node.GetChildren(i) is { } child) parents[child] = node;
+        var parents = Parents(nodes);
         static bool NamesOffer(ScriptNode? node) => node is not null && PartialInliner.Descendants(node).OfType<ScriptVariableGlobal>().Any(v => v.Name == "offer");
         // Guarded inside a branch of an if naming the offer; a condition itself prints nothing.
         bool Guarded(ScriptNode node)
@@ -236,6 +230,16 @@ public static class TemplateChecker
             .Where(v => v.Name == "offer" && !(parents.GetValueOrDefault(v) is ScriptMemberExpression member && !ReferenceEquals(member.Target, v)))
             .Where(v => !Guarded(v))
             .Select(v => (v.Span.Start.Line + 1, v.Span.Start.Column + 1)).Distinct().ToList();
+    }
+
+    /// <summary>Each node's parent: Scriban's nodes know their children only.</summary>
+    static Dictionary<ScriptNode, ScriptNode> Parents(IEnumerable<ScriptNode> nodes)
+    {
+        var parents = new Dictionary<ScriptNode, ScriptNode>(ReferenceEqualityComparer.Instance);
+        foreach (var node in nodes)
+            for (var i = 0; i < node.ChildrenCount; i++)
+                if (node.GetChildren(i) is { } child) parents[child] = node;
+        return parents;
     }
 
     /// <summary>Scriban's parser messages, without its internal token names where a marketer would not know them.</summary>
