@@ -232,6 +232,8 @@ public sealed class BrowserTests(ChromiumFixture chromium)
         await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/imports/\d+$"));
         var rejected = page.Locator("#report table tbody tr");
         await Assertions.Expect(rejected).ToHaveCountAsync(1, new() { Timeout = 15_000 });
+        // The whole row first: if another error stands there, the failure shows its reason.
+        await Assertions.Expect(rejected).ToContainTextAsync("email");
         await Assertions.Expect(rejected.Locator("td").Nth(0)).ToHaveTextAsync("3");
         await Assertions.Expect(rejected.Locator("td").Nth(1)).ToHaveTextAsync("email");
         var axe = await page.RunAxe();
