@@ -21,9 +21,15 @@ public static class TemplateChecker
         var template = Template.Parse(source);
         if (template.HasErrors)
         {
+            // Scriban reports an unclosed {{ or block where it noticed, often at the end of the text; a marketer
+            // needs the place where it was opened.
+            if (UnclosedExpression(source) is { } unclosed)
+                return [(unclosed.Line, unclosed.Column, "This {{ is not closed with }}.")];
             foreach (var message in template.Messages.Where(m => m.Type == ParserMessageType.Error))
-                problems.Add((message.Span.Start.Line + 1, message.Span.Start.Column + 1, Reword(message.Message)));
-            return problems;
+                problems.Add(message.Message.Contains("statement was not found", StringComparison.Ordinal) && UnclosedBlock(source) is { } block
+                    ? (block.Line, block.Column, $"This {{{{ {block.Keyword} }}}} is never closed with {{{{ end }}}}.")
+                    : (message.Span.Start.Line + 1, message.Span.Start.Column + 1, Reword(message.Message)));
+            return problems.Distinct().ToList();
         }
         var nodes = PartialInliner.Descendants(template.Page!).ToList();
         var parents = Parents(nodes);
@@ -243,9 +249,52 @@ public static class TemplateChecker
     }
 
     /// <summary>Scriban's parser messages, without its internal token names where a marketer would not know them.</summary>
-    static string Reword(string message) => message
-        .Replace("Found <EOF>", "The text ended", StringComparison.Ordinal)
-        .Replace("<EOF>", "the end of the text", StringComparison.Ordinal);
+    static string Reword(string message)
+    {
+        if (message.Contains("without a corresponding beginning", StringComparison.Ordinal)) return "This {{ end }} closes a block that was never opened.";
+        if (message.Contains("string not terminated", StringComparison.Ordinal)) return "A text in quotes is not closed.";
+        var colon = message.IndexOf(": ", StringComparison.Ordinal);
+        if (message.StartsWith("Error while parsing", StringComparison.Ordinal) && colon > 0) message = message[(colon + 2)..];
+        return message
+            .Replace("Found <EOF>", "The text ended", StringComparison.Ordinal)
+            .Replace("<EOF>", "the end of the text", StringComparison.Ordinal)
+            .Replace("<expression>", "a value", StringComparison.Ordinal)
+            .Replace("<variable>", "a name", StringComparison.Ordinal);
+    }
+
+    /// <summary>The first <c>{{</c> with no <c>}}</c> before the next <c>{{</c> or the end (outside <c>{%{ }%}</c>).</summary>
+    static (int Line, int Column)? UnclosedExpression(string source)
+    {
+        var position = 0;
+        while ((position = source.IndexOf("{{", position, StringComparison.Ordinal)) >= 0)
+        {
+            if (position > 0 && source[position - 1] == '%') { position = Math.Max(position + 2, source.IndexOf("}%}", position, StringComparison.Ordinal)); continue; }
+            var close = source.IndexOf("}}", position + 2, StringComparison.Ordinal);
+            var next = source.IndexOf("{{", position + 2, StringComparison.Ordinal);
+            if (close < 0 || (next >= 0 && next < close)) return LineAndColumn(source, position);
+            position = close + 2;
+        }
+        return null;
+    }
+
+    static readonly System.Text.RegularExpressions.Regex BlockKeyword = new(@"\{\{~?-?\s*(?<keyword>if|for|while|capture|wrap|func|case|with|tablerow|end)\b",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>The innermost block opener left open at the end of the text, by a count of openers and <c>end</c>s.</summary>
+    static (int Line, int Column, string Keyword)? UnclosedBlock(string source)
+    {
+        var open = new Stack<(int Index, string Keyword)>();
+        foreach (System.Text.RegularExpressions.Match match in BlockKeyword.Matches(source))
+        {
+            var keyword = match.Groups["keyword"].Value;
+            if (keyword != "end") open.Push((match.Index, keyword));
+            else if (open.Count > 0) open.Pop();
+        }
+        if (open.Count == 0) return null;
+        var (index, name) = open.Peek();
+        var (line, column) = LineAndColumn(source, index);
+        return (line, column, name == "if" ? "if …" : name + " …");
+    }
 
     public static bool IsWebAddress(string text) =>
         Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !string.IsNullOrEmpty(uri.Host);

@@ -52,19 +52,30 @@ public sealed class TemplateCheckerTests
     }
 
     [Fact]
-    public void AnUnclosedBlockIsAnErrorWithAPosition()
+    public void AnUnclosedBlockPointsAtItsOpening()
     {
-        var (line, _, message) = Single("a\nb {{ if offer }}\nc");
-        Assert.True(line >= 2, $"line {line}");
-        Assert.Contains("end", message);
+        var (line, column, message) = Single("a\nb {{ if offer }}\n{{ for a in customer.attributes }}{{ end }}c");
+        Assert.Equal((2, 3), (line, column));
+        Assert.Equal("This {{ if … }} is never closed with {{ end }}.", message);
     }
 
     [Fact]
-    public void AnUnclosedExpressionIsAnError()
+    public void AnUnclosedExpressionPointsAtItsStart()
     {
-        var problems = Check("Hallo {{ customer.first_name\n<p>");
-        Assert.NotEmpty(problems);
-        Assert.InRange(problems[0].Line, 1, 2);
+        var (line, column, message) = Single("Hallo {{ customer.first_name\n<p>{{ sender.name }}</p>");
+        Assert.Equal((1, 7), (line, column));
+        Assert.Equal("This {{ is not closed with }}.", message);
+    }
+
+    [Theory]
+    [InlineData("{{ end }}", "closes a block that was never opened")]
+    [InlineData("{{ \"abc }}", "A text in quotes is not closed")]
+    [InlineData("{{ for x in }}{{ end }}", "Expecting a value")]
+    public void SyntaxErrorsAreWordedForMarketers(string source, string expected)
+    {
+        var problems = Check(source);
+        Assert.Contains(problems, p => p.Message.Contains(expected, StringComparison.Ordinal));
+        Assert.DoesNotContain(problems, p => p.Message.Contains("Error while parsing", StringComparison.Ordinal) || p.Message.Contains("<EOF>", StringComparison.Ordinal));
     }
 
     [Theory]
