@@ -9,7 +9,7 @@ namespace RetentionCampaigns.Templates;
 /// Every construct that vocabulary allowed has a Scriban form: variables (camelCase to snake_case, the shop's
 /// attribute names kept), <c>#if</c>/<c>#unless</c>/<c>else</c>/<c>else if</c> with Handlebars' truthiness
 /// (empty text and zero are false there, true in Scriban, so such conditions are spelled out), <c>#each</c> with
-/// <c>this</c>, <c>@index</c>/<c>@first</c>/<c>@last</c>/<c>@key</c>, <c>#with</c>, <c>../</c> and <c>@root</c>,
+/// <c>this</c>, <c>@index</c>/<c>@first</c>/<c>@last</c>/<c>@key</c> and <c>{{else}}</c> for an empty list, <c>#with</c>, <c>../</c> and <c>@root</c>,
 /// our helpers and partials, the layout block, comments, <c>~</c> whitespace control and <c>\{{</c>. What it cannot
 /// convert (unescaped output, decorators, raw blocks, other block partials) is reported, and the caller keeps the
 /// version as it was, marked invalid.
@@ -131,8 +131,13 @@ public static class HandlebarsConversion
 
         string Else(int line)
         {
-            if (frames.Peek().Block == "each") throw Fail(line, "{{else}} inside {{#each}} has no Scriban form");
             if (frames.Count == 1) throw Fail(line, "{{else}} outside of a block");
+            if (frames.Peek().Block == "each")
+            {
+                // Handlebars' {{else}} in #each is for an empty list, in the outer context: Scriban's for ... else.
+                frames.Pop();
+                frames.Push(frames.Peek() with { Block = "each-else", Context = false });
+            }
             return "else";
         }
 

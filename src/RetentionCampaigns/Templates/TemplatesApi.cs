@@ -20,8 +20,10 @@ public sealed record UnsavedPreviewRequest(string? Kind, Dictionary<string, Cont
 
 public sealed record TemplateSummary(string Key, string Name, string Kind, string? Description, bool BuiltIn, int Version, bool Valid,
     IReadOnlyList<string> Locales, DateTime UpdatedAt);
+/// <param name="FormerContent">For a version converted from Handlebars at the upgrade: the text it was converted from.</param>
 public sealed record TemplateDetail(string Key, string Name, string Kind, string? Description, bool BuiltIn, int Version, bool Valid,
-    Dictionary<string, TemplateContent> Content, List<TemplateFinding> Problems, DateTime CreatedAt, DateTime UpdatedAt);
+    Dictionary<string, TemplateContent> Content, List<TemplateFinding> Problems, DateTime CreatedAt, DateTime UpdatedAt,
+    Dictionary<string, TemplateContent>? FormerContent = null);
 public sealed record VersionSummary(int Version, bool Valid, int Errors, int Warnings, DateTime CreatedAt);
 public sealed record CheckResult(bool Valid, List<TemplateFinding> Problems);
 public sealed record TemplatePreview(string Locale, string? CustomerId, string Subject, string Html, string Text, List<TemplateFinding> Problems);
@@ -300,7 +302,7 @@ public static partial class TemplatesApi
         new(t.Key, t.Name, t.Kind, t.Description, t.BuiltIn, t.Version, v.Valid, v.Content.Keys.Order(StringComparer.Ordinal).ToList(), t.UpdatedAt);
 
     static TemplateDetail Detail(MessageTemplate t, TemplateVersion v) =>
-        new(t.Key, t.Name, t.Kind, t.Description, t.BuiltIn, v.Version, v.Valid, v.Content, v.Problems, t.CreatedAt, t.UpdatedAt);
+        new(t.Key, t.Name, t.Kind, t.Description, t.BuiltIn, v.Version, v.Valid, v.Content, v.Problems, t.CreatedAt, t.UpdatedAt, v.FormerContent);
 
     public static ProblemHttpResult NotFound(string key) =>
         TypedResults.Problem(title: "Template not found.", detail: $"No template has the key '{key}'.", statusCode: 404);

@@ -17,6 +17,7 @@ public sealed class StoredTemplateConversionTests
         ("{{#if customer.attributes.missing}}A{{else if metrics.recencyDays}}R{{/if}}", "R"),
         ("{{#unless offer}}keins{{else}}{{money offer.value}}{{/unless}}", "12,50 €"),
         ("{{#each customer.attributes}}{{@key}}={{this}}{{#if @first}}!{{/if}};{{/each}}", "loyaltyTier=gold!;"),
+        ("{{#each customer.attributes}}[{{this}}]{{else}}keine{{/each}}", "[gold]"),
         ("{{#with customer}}{{firstName}} {{../customer.lastName}} {{@root.metrics.orderCount}}{{/with}}", "Anna Beispiel 7"),
         ("{{plural metrics.orderCount \"Bestellung\" \"Bestellungen\"}}", "7 Bestellungen"),
         ("{{default customer.attributes.missing \"Kundin\"}} {{default customer.lastName \"x\"}}", "Kundin Beispiel"),
@@ -48,6 +49,8 @@ public sealed class StoredTemplateConversionTests
         Assert.Equal(legacy["de"], converted.FormerContent!["de"]);
         Assert.StartsWith("{{ wrap layout preheader: \"Neu\" }}{{ if !(string.empty customer.first_name) }}Hallo {{ customer.first_name }}", converted.Content["de"].Html);
         Assert.Contains(converted.Problems, p => p.Message.Contains("Converted from Handlebars", StringComparison.Ordinal));
+        var detail = await (await app.Api.GetAsync("/api/templates/legacy/versions/1")).JsonAsync(200);
+        Assert.Equal(legacy["de"].Html, detail.GetProperty("formerContent").GetProperty("de").GetProperty("html").GetString());
 
         var preview = await (await app.Api.PostAsJsonAsync("/api/templates/legacy/preview", new { locale = "de" })).JsonAsync(200);
         var html = WebUtility.HtmlDecode(preview.GetProperty("html").GetString()!);
@@ -60,6 +63,20 @@ public sealed class StoredTemplateConversionTests
         Assert.False(kept.Valid);
         Assert.Equal(broken["de"], kept.Content["de"]);
         Assert.Contains(kept.Problems, p => p.Severity == TemplateFinding.Error && p.Message.Contains("unescaped output", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AnEmptyListsElseBranchRunsInTheOuterContext()
+    {
+        var converted = HandlebarsConversion.Convert("{{#each customer.attributes}}{{this}}{{else}}{{customer.firstName}}: {{@index}}{{/each}}");
+        Assert.Contains("'@index' exists only inside {{#each}}", converted.Problem); // not in the empty list's branch
+        converted = HandlebarsConversion.Convert("{{#each customer.attributes}}{{this}}{{else}}{{customer.firstName}}{{/each}}");
+        Assert.Equal("{{ for item in customer.attributes }}{{ item.value }}{{ else }}{{ customer.first_name }}{{ end }}", converted.Scriban);
+        var sample = SampleModels.For("de");
+        var empty = sample with { Customer = sample.Customer with { Attributes = new Dictionary<string, string?>() } };
+        var engine = new TemplateEngine();
+        Assert.Equal("Anna", engine.Render(new TemplateContent(converted.Scriban!, "x", null), empty).Subject);
+        Assert.Equal("gold", engine.Render(new TemplateContent(converted.Scriban!, "x", null), sample).Subject);
     }
 
     static async Task StoreAsync(RetentionApp app, string key, Dictionary<string, TemplateContent> content) => await app.WithDbAsync(async db =>
