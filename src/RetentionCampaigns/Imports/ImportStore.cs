@@ -14,19 +14,22 @@ namespace RetentionCampaigns.Imports;
 /// </summary>
 public sealed class ImportStore : IAsyncDisposable
 {
+    readonly RetentionDb db;
     readonly DbConnection connection;
     readonly bool postgres;
     readonly ShopOptions shop;
     readonly DateTime now;
 
-    ImportStore(DbConnection connection, bool postgres, ShopOptions shop, DateTime now) =>
-        (this.connection, this.postgres, this.shop, this.now) = (connection, postgres, shop, now);
+    ImportStore(RetentionDb db, bool postgres, ShopOptions shop, DateTime now) =>
+        (this.db, connection, this.postgres, this.shop, this.now) = (db, db.Database.GetDbConnection(), postgres, shop, now);
 
     public static async Task<ImportStore> OpenAsync(RetentionDb db, ShopOptions shop, DateTime now, CancellationToken ct)
     {
-        var connection = db.Database.GetDbConnection();
-        await connection.OpenAsync(ct);
-        var store = new ImportStore(connection, db.IsPostgres, shop, now);
+        // Opened through EF, not on the raw connection: the context is pooled, and EF closes what it opened when the
+        // context goes back to the pool; a raw open left behind by a failure made the next lessee's open throw
+        // "Connection already open" (seen as an import that stopped on line 1).
+        await db.Database.OpenConnectionAsync(ct);
+        var store = new ImportStore(db, db.IsPostgres, shop, now);
         var (text, integer, time) = store.postgres ? ("text", "bigint", "timestamptz") : ("TEXT", "INTEGER", "TEXT");
         await store.ExecuteAsync(null, $"""
             CREATE TEMP TABLE stage_customers (line {integer}, external_id {text}, email {text}, first_name {text}, last_name {text},
@@ -42,8 +45,14 @@ public sealed class ImportStore : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await ExecuteAsync(null, "DROP TABLE IF EXISTS stage_customers; DROP TABLE IF EXISTS stage_orders; DROP TABLE IF EXISTS stage_lines;", CancellationToken.None);
-        await connection.CloseAsync();
+        try
+        {
+            await ExecuteAsync(null, "DROP TABLE IF EXISTS stage_customers; DROP TABLE IF EXISTS stage_orders; DROP TABLE IF EXISTS stage_lines;", CancellationToken.None);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     public async Task<MergeResult> MergeCustomersAsync(Chunk chunk, CancellationToken ct)
