@@ -64,14 +64,14 @@ public static partial class CampaignsApi
         var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
         if (campaign is null) return NotFound(id);
         var forecast = SendForecast.NextSend(campaign, clock.GetUtcNow().UtcDateTime) is { } at ? await SendForecast.ForAsync(db, campaign, at, ct) : null;
-        return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct), forecast) with { Warnings = await WarningsAsync(db, campaign, ct) });
+        var templateKey = await TemplateKeyAsync(db, campaign, ct);
+        return TypedResults.Ok(AsItem(campaign, templateKey, forecast) with { Warnings = await WarningsAsync(db, campaign, templateKey, ct) });
     }
 
     /// <summary>What will not go wrong loudly but look wrong to customers: offer texts printing empty without an offer.</summary>
-    static async Task<IReadOnlyList<string>> WarningsAsync(RetentionDb db, Campaign campaign, CancellationToken ct)
+    static async Task<IReadOnlyList<string>> WarningsAsync(RetentionDb db, Campaign campaign, string key, CancellationToken ct)
     {
         if (campaign.Offer is not null) return [];
-        var key = await TemplateKeyAsync(db, campaign, ct);
         // The version a run would send: the newest valid one.
         var version = await db.TemplateVersions.AsNoTracking().Where(v => v.TemplateId == campaign.TemplateId && v.Valid)
             .OrderByDescending(v => v.Version).FirstOrDefaultAsync(ct);
@@ -96,7 +96,7 @@ public static partial class CampaignsApi
         if (await NameTakenAsync(db, campaign.Name, null, ct)) return Problems.Conflict("name", $"a campaign named '{campaign.Name}' exists already.");
         db.Campaigns.Add(campaign);
         await db.SaveChangesAsync(ct);
-        return TypedResults.Created($"/api/campaigns/{campaign.Id}", AsItem(campaign, templateKey!) with { Warnings = await WarningsAsync(db, campaign, ct) });
+        return TypedResults.Created($"/api/campaigns/{campaign.Id}", AsItem(campaign, templateKey!) with { Warnings = await WarningsAsync(db, campaign, templateKey!, ct) });
     }
 
     static async Task<Results<Ok<CampaignItem>, ValidationProblem, ProblemHttpResult>> Update(
@@ -114,7 +114,7 @@ public static partial class CampaignsApi
         if (input.Name is not null && await NameTakenAsync(db, campaign.Name, id, ct)) return Problems.Conflict("name", $"a campaign named '{campaign.Name}' exists already.");
         if (db.ChangeTracker.HasChanges()) campaign.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(AsItem(campaign, templateKey) with { Warnings = await WarningsAsync(db, campaign, ct) });
+        return TypedResults.Ok(AsItem(campaign, templateKey) with { Warnings = await WarningsAsync(db, campaign, templateKey, ct) });
     }
 
     static async Task<Results<NoContent, ProblemHttpResult>> Delete(long id, RetentionDb db, CancellationToken ct)

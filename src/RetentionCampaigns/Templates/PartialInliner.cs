@@ -80,7 +80,7 @@ public static class PartialInliner
         if (template.HasErrors) return partial;
         var members = Descendants(template.Page!).OfType<ScriptMemberExpression>().Select(m => m.Member).ToHashSet(ReferenceEqualityComparer.Instance);
         var uses = Descendants(template.Page!).OfType<ScriptVariableGlobal>()
-            .Where(v => !members.Contains(v) && v.Name != "include" && TemplateSchema.Root.Child(v.Name) is null && !IsFunction(v.Name))
+            .Where(v => !members.Contains(v) && v.Name != "include" && TemplateSchema.Root.Child(v.Name) is null && !TemplateSandbox.Names.Contains(v.Name))
             .OrderBy(v => v.Span.Start.Offset).ToList();
         if (uses.Count == 0) return partial;
         var builder = new StringBuilder(partial.Length + 64);
@@ -94,8 +94,6 @@ public static class PartialInliner
         }
         return builder.Append(partial, position, partial.Length - position).ToString();
     }
-
-    static bool IsFunction(string name) => TemplateSandbox.Functions.Any(f => f.Name == name) || name is "html" or "string" or "math" or "array" or "object" or "regex";
 
     public static IEnumerable<ScriptNode> Descendants(ScriptNode node)
     {

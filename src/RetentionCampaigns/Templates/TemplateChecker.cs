@@ -34,7 +34,7 @@ public static class TemplateChecker
         var nodes = PartialInliner.Descendants(template.Page!).ToList();
         var parents = Parents(nodes);
         var locals = Locals(nodes);
-        var functions = TemplateSandbox.Functions.ToDictionary(f => f.Name);
+        var functions = TemplateSandbox.FunctionsByName;
 
         void Report(ScriptNode at, string message) => problems.Add((at.Span.Start.Line + 1, at.Span.Start.Column + 1, message));
         ScriptNode? Parent(ScriptNode node) => parents.GetValueOrDefault(node);
@@ -141,7 +141,7 @@ public static class TemplateChecker
     static bool Same(ScriptNode? a, ScriptNode? b) => ReferenceEquals(a, b);
 
     static void CheckName(ScriptVariableGlobal variable, ScriptNode? parent, HashSet<string> locals, TemplateSandbox sandbox,
-        Dictionary<string, TemplateFunction> functions, Action<ScriptNode, string> report)
+        IReadOnlyDictionary<string, TemplateFunction> functions, Action<ScriptNode, string> report)
     {
         var name = variable.Name;
         if (TemplateSchema.Root.Child(name) is not null || locals.Contains(name) || LanguageNames.Contains(name)) return;

@@ -91,6 +91,13 @@ public sealed class TemplateSandbox
             new Func<TemplateContext, string>(context => (context as MessageContext)?.ReferralUrl ?? "")),
     ];
 
+    // After Functions: static fields initialise in order.
+    public static readonly IReadOnlyDictionary<string, TemplateFunction> FunctionsByName = Functions.ToDictionary(f => f.Name);
+
+    /// <summary>Every name the sandbox gives a template (built-in objects and values, our functions), without an instance.</summary>
+    public static readonly IReadOnlySet<string> Names =
+        TemplateContext.GetDefaultBuiltinObject().Keys.Except(Removed).Concat(Functions.Select(f => f.Name)).ToHashSet(StringComparer.Ordinal);
+
     // A method, not a lambda: Scriban reads the optional style's default from its parameters.
     static string FormatDate(TemplateContext context, object? value, string? style = null) => value switch
     {
