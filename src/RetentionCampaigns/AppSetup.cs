@@ -71,7 +71,6 @@ public static class AppSetup
         services.AddScoped<TemplateModelBuilder>();
         services.AddMail();
         services.AddScoped<CampaignRuns>();
-        services.AddScoped<CampaignSchedules>();
         services.AddScoped<CampaignSender>();
         services.AddScoped<DeliveryLedger>();
         services.AddSingleton<SendWindow>();
@@ -131,6 +130,7 @@ public static class AppSetup
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthReportJson.WriteAsync });
         app.MapPublicPages();
         app.MapRazorPages();
+        app.MapJobsDashboard();
         var api = app.MapGroup("/api").RequireAuthorization(SignInSetup.ApiPolicy);
         api.MapCustomers();
         api.MapOrders();

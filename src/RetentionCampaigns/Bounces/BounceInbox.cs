@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Quartz;
+using Hangfire;
 using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Mail.Bounces;
@@ -155,12 +155,12 @@ public sealed class BounceInbox(RetentionDb db, ReturnPaths returnPaths, Suppres
 }
 
 /// <summary>Reads the bounce mailbox on a schedule (<c>Mail:Bounces:PollInterval</c>); one node at a time.</summary>
-[DisallowConcurrentExecution]
-public sealed class BouncePollJob(BounceInbox inbox, IOptions<BounceOptions> options, ILogger<BouncePollJob> log) : IJob
+[AutomaticRetry(Attempts = 0)] // the next reading comes at the next interval
+[DisableConcurrentExecution(timeoutInSeconds: 10)]
+public sealed class BouncePollJob(BounceInbox inbox, IOptions<BounceOptions> options, ILogger<BouncePollJob> log)
 {
-    public static readonly JobKey Key = new("bounce-mailbox", "system");
-
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+    [System.ComponentModel.DisplayName("Read the bounce mailbox")]
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
         var mailbox = options.Value.Mailbox;
         if (!mailbox.Enabled) return;

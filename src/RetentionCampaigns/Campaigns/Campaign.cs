@@ -22,6 +22,10 @@ public sealed class Campaign
     public required string ScheduleKind { get; set; }
     public DateTime? SendAt { get; set; }
     public string? Cron { get; set; }
+    /// <summary>The Quartz cron this campaign had before the move to Hangfire (migration 0024), kept for the record.</summary>
+    public string? QuartzCron { get; set; }
+    /// <summary>A scheduled one-off campaign's pending Hangfire job, deleted when the campaign changes.</summary>
+    public string? ScheduledJobId { get; set; }
     /// <summary>IANA zone of the cron expression.</summary>
     public required string TimeZone { get; set; }
     public DateTime? ActiveFrom { get; set; }

@@ -1,8 +1,11 @@
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
-using Quartz;
+using System.ComponentModel;
+using Hangfire;
+using Hangfire.Server;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.Scheduling;
 using RetentionCampaigns.Segments;
 
 namespace RetentionCampaigns.Campaigns;
@@ -32,7 +35,7 @@ public sealed class Delivery
     public string? Reason { get; set; }
     public DateTime? NotBefore { get; set; }
     public int Attempts { get; set; }
-    /// <summary>The Quartz fire instance of the send job holding the row (claimed or sending).</summary>
+    /// <summary>The send job holding the row (claimed or sending): its lease in <see cref="SendLeases"/>.</summary>
     public string? ClaimedBy { get; set; }
     public string? MessageId { get; set; }
     public string? Reply { get; set; }
@@ -57,7 +60,7 @@ public static class DeliveryStatuses
 /// <summary>
 /// Starts runs: the run row for a schedule slot, then the snapshot of the segment's members into the delivery
 /// ledger with the holdout assigned, in one statement. Both steps are idempotent (unique slot, ledger primary key),
-/// as Quartz may run a job more than once.
+/// as the scheduler may run a job more than once.
 /// </summary>
 public sealed class CampaignRuns(RetentionDb db, CampaignSchedules schedules, TimeProvider clock, ILogger<CampaignRuns> log)
 {
@@ -166,98 +169,141 @@ public sealed class CampaignRuns(RetentionDb db, CampaignSchedules schedules, Ti
 }
 
 /// <summary>Fires a campaign's run. Any node may take it; the run and ledger make a repeated firing harmless.</summary>
-public sealed class CampaignRunJob(CampaignRuns runs, IConfiguration configuration) : IJob
+[AutomaticRetry(Attempts = 5, DelaysInSeconds = [5, 30, 120, 600, 1800])]
+public sealed class CampaignRunJob(CampaignRuns runs, CampaignSchedules schedules, RetentionDb db, ILogger<CampaignRunJob> log)
 {
-    public static readonly JobKey Key = new("campaign-run", "campaigns");
-    public const string CampaignIdKey = "campaignId";
-
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+    /// <param name="slot">The slot of a one-off or "run now" job; null for a recurring campaign's (found from its cron).</param>
+    [DisplayName("Campaign {0}: start a run")]
+    public async Task RunAsync(long campaignId, DateTime? slot, PerformContext? context, CancellationToken ct)
     {
-        var campaignId = long.Parse(context.MergedJobDataMap.GetString(CampaignIdKey)!, CultureInfo.InvariantCulture);
-        var slot = (context.ScheduledFireTimeUtc ?? context.FireTimeUtc).UtcDateTime;
+        var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == campaignId, ct);
+        if (campaign is null) return;
+        if (slot is null)
+        {
+            if (campaign.ScheduleKind != "cron" || CronSchedule.Parse(campaign.Cron).Schedule is not { } cron) return;
+            // Hangfire records when it fired the job for (a late catch-up fires for the time it caught up at); the
+            // run's key is the cron's latest slot up to then, the same on whichever node fired it.
+            var firedAt = context?.GetJobParameter<long?>("Time") is { } seconds ? DateTime.UnixEpoch.AddSeconds(seconds)
+                : context?.BackgroundJob.CreatedAt ?? DateTime.UtcNow;
+            slot = cron.Latest(firedAt, TimeZoneInfo.FindSystemTimeZoneById(campaign.TimeZone)) ?? firedAt;
+            // Hangfire's recurring jobs have no active period: ours is checked here.
+            if (campaign.ActiveFrom > slot || campaign.ActiveUntil < slot)
+            {
+                log.LogInformation("Campaign {CampaignId}: slot {Slot} lies outside its active period; no run.", campaignId, slot);
+                return;
+            }
+        }
+        else if (campaign.ScheduleKind == "once" && campaign.ScheduledJobId is not null && context?.BackgroundJob.Id is { } jobId && jobId != campaign.ScheduledJobId)
+        {
+            // A one-off's planned job left behind by a change (its deletion failed): the campaign's current job decides.
+            log.LogInformation("Campaign {CampaignId}: job {JobId} is no longer its planned send; no run.", campaignId, jobId);
+            return;
+        }
         // Whole seconds: the slot is a key, and stores keep different sub-second precision.
-        slot = new DateTime(slot.Ticks - slot.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
-        var run = await runs.StartAsync(campaignId, slot, cancellationToken);
+        var at = DateTime.SpecifyKind(slot.Value, DateTimeKind.Utc);
+        at = new DateTime(at.Ticks - at.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+        var run = await runs.StartAsync(campaignId, at, ct);
         if (run is null) return;
-        await CampaignSchedules.StartSendersAsync(context.Scheduler, configuration, run.Id, cancellationToken);
+        schedules.StartSenders(run.Id);
     }
 }
 
-/// <summary>Keeps each campaign's Quartz trigger in step with its state: scheduled has a trigger, every other state none.</summary>
-public sealed class CampaignSchedules(ISchedulerFactory schedulers, IConfiguration configuration)
+/// <summary>
+/// Keeps each campaign's Hangfire job in step with its state: a scheduled recurring campaign has a recurring job in
+/// its time zone, a scheduled one-off campaign a delayed job at its time; every other state none.
+/// </summary>
+public sealed class CampaignSchedules(IBackgroundJobClient jobs, IRecurringJobManager recurring, JobStorage storage, RetentionDb db,
+    IConfiguration configuration, ILogger<CampaignSchedules> log)
 {
-    public static TriggerKey TriggerKeyFor(long campaignId) => new($"campaign-{campaignId}", "campaigns");
+    public static string RecurringIdFor(long campaignId) => $"campaign-{campaignId}";
 
     /// <summary>The run's send jobs (<c>Scheduling:SendWorkersPerRun</c>): any node may take one; each hands on to a fresh one while work is left.</summary>
-    public static async Task StartSendersAsync(IScheduler scheduler, IConfiguration configuration, long runId, CancellationToken ct)
+    public void StartSenders(long runId)
     {
         var workers = Math.Clamp(configuration.GetValue("Scheduling:SendWorkersPerRun", 4), 1, 16);
-        for (var worker = 1; worker <= workers; worker++)
-            await CampaignSendJob.ScheduleAsync(scheduler, runId, $"worker-{worker}-{Guid.NewGuid():N}", DateTimeOffset.UtcNow, ct);
+        for (var worker = 1; worker <= workers; worker++) CampaignSendJob.Enqueue(jobs, runId);
     }
 
     /// <summary>
     /// The system pauses a campaign (template errors at run time, too many delivery errors) and says why on the
     /// campaign; a campaign whose state allows no pause is left as it is.
     /// </summary>
-    public async Task<bool> PauseAsync(RetentionDb db, long campaignId, string reason, DateTime now, CancellationToken ct)
+    public async Task<bool> PauseAsync(RetentionDb context, long campaignId, string reason, DateTime now, CancellationToken ct)
     {
-        var campaign = await db.Campaigns.FirstAsync(c => c.Id == campaignId, ct);
+        var campaign = await context.Campaigns.FirstAsync(c => c.Id == campaignId, ct);
         if (!CampaignStates.Allowed(campaign.State, "pause", out var paused)) return false;
         (campaign.State, campaign.StateReason, campaign.UpdatedAt) = (paused, reason, now);
-        await db.SaveChangesAsync(ct);
-        await CampaignRuns.MoveOpenRunsAsync(db, campaignId, RunStates.Sending, RunStates.Paused, ct);
+        await context.SaveChangesAsync(ct);
+        await CampaignRuns.MoveOpenRunsAsync(context, campaignId, RunStates.Sending, RunStates.Paused, ct);
         await SyncAsync(campaign, ct);
         return true;
     }
 
-    public async Task StartSendersAsync(long runId, CancellationToken ct) =>
-        await StartSendersAsync(await schedulers.GetScheduler(ct), configuration, runId, ct);
-
     /// <summary>
     /// A run now (its slot is this moment): an extra one of a recurring campaign, or a one-off campaign's run instead
-    /// of the planned one, whose trigger goes.
+    /// of the planned one, whose job goes.
     /// </summary>
-    public async Task RunNowAsync(Campaign campaign, CancellationToken ct)
+    public async Task RunNowAsync(Campaign campaign, DateTime now, CancellationToken ct)
     {
-        var scheduler = await schedulers.GetScheduler(ct);
-        if (campaign.ScheduleKind == "once") await scheduler.UnscheduleJob(TriggerKeyFor(campaign.Id), ct);
-        await scheduler.ScheduleJob(TriggerBuilder.Create().WithIdentity($"campaign-{campaign.Id}-now-{Guid.NewGuid():N}", "campaigns").ForJob(CampaignRunJob.Key)
-            .UsingJobData(CampaignRunJob.CampaignIdKey, campaign.Id.ToString(CultureInfo.InvariantCulture)).StartNow()
-            .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow)).Build(), ScheduleJobOptions.Replacing, ct);
+        if (campaign.ScheduleKind == "once") await ForgetPlannedAsync(campaign, ct);
+        jobs.Enqueue<CampaignRunJob>(job => job.RunAsync(campaign.Id, now, null, CancellationToken.None));
     }
 
-    /// <summary>Puts back a scheduled campaign's trigger when it has none (a recurring run that finished after a pause).</summary>
-    public async Task EnsureTriggerAsync(Campaign campaign, CancellationToken ct)
+    /// <summary>Puts back a scheduled campaign's job when it has none (a recurring run that finished after a pause).</summary>
+    public async Task EnsureJobAsync(Campaign campaign, CancellationToken ct)
     {
-        if (campaign.State != CampaignStates.Scheduled) return;
-        var scheduler = await schedulers.GetScheduler(ct);
-        if (!await scheduler.Exists(TriggerKeyFor(campaign.Id), ct)) await SyncAsync(campaign, ct);
+        if (campaign.State != CampaignStates.Scheduled || await HasJobAsync(campaign)) return;
+        await SyncAsync(campaign, ct);
     }
 
+    /// <summary>At start: every scheduled campaign has its job (the schedules moved from Quartz get theirs here).</summary>
+    public async Task EnsureAllAsync(CancellationToken ct)
+    {
+        var scheduled = await db.Campaigns.Where(c => c.State == CampaignStates.Scheduled).ToListAsync(ct);
+        foreach (var campaign in scheduled) await EnsureJobAsync(campaign, ct);
+    }
+
+    async Task<bool> HasJobAsync(Campaign campaign)
+    {
+        using var connection = storage.GetConnection();
+        if (campaign.ScheduleKind != "once") return connection.GetAllEntriesFromHash($"recurring-job:{RecurringIdFor(campaign.Id)}") is { Count: > 0 };
+        if (campaign.ScheduledJobId is null) return false;
+        var state = connection.GetStateData(campaign.ScheduledJobId)?.Name;
+        await Task.CompletedTask;
+        return state == Hangfire.States.ScheduledState.StateName || state == Hangfire.States.EnqueuedState.StateName
+            || state == Hangfire.States.ProcessingState.StateName;
+    }
+
+    /// <summary>Brings the campaign's job in step with its state (the campaign row is saved by the caller or here).</summary>
     public async Task SyncAsync(Campaign campaign, CancellationToken ct)
     {
-        var scheduler = await schedulers.GetScheduler(ct);
-        var key = TriggerKeyFor(campaign.Id);
-        await scheduler.UnscheduleJob(key, ct);
+        recurring.RemoveIfExists(RecurringIdFor(campaign.Id));
+        await ForgetPlannedAsync(campaign, ct);
         if (campaign.State != CampaignStates.Scheduled) return;
-
-        var trigger = TriggerBuilder.Create().WithIdentity(key).ForJob(CampaignRunJob.Key)
-            .UsingJobData(CampaignRunJob.CampaignIdKey, campaign.Id.ToString(CultureInfo.InvariantCulture))
-            .WithPriority(5 + Math.Clamp(campaign.Priority / 20, -4, 5));
         if (campaign.ScheduleKind == "once")
         {
-            trigger = trigger.StartAt(new DateTimeOffset(campaign.SendAt!.Value, TimeSpan.Zero))
-                .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow));
+            var at = DateTime.SpecifyKind(campaign.SendAt!.Value, DateTimeKind.Utc);
+            // A time already past runs at once (a node was down at that moment, or the marketer scheduled late).
+            var jobId = jobs.Schedule<CampaignRunJob>(job => job.RunAsync(campaign.Id, at, null, CancellationToken.None), new DateTimeOffset(at));
+            await SetPlannedAsync(campaign, jobId, ct);
+            return;
         }
-        else
-        {
-            var zone = TimeZoneInfo.FindSystemTimeZoneById(campaign.TimeZone);
-            // A slot missed while every node was down runs once when one is back (never "ignore misfires").
-            trigger = trigger.WithCronSchedule(campaign.Cron!, cron => cron.InTimeZone(zone).WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed));
-            if (campaign.ActiveFrom is { } from) trigger = trigger.StartAt(new DateTimeOffset(from, TimeSpan.Zero));
-            if (campaign.ActiveUntil is { } until) trigger = trigger.EndAt(new DateTimeOffset(until, TimeSpan.Zero));
-        }
-        await scheduler.ScheduleJob(trigger.Build(), ScheduleJobOptions.Replacing, ct);
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(campaign.TimeZone);
+        // Relaxed: slots missed while every node was down run once when one is back (never one per missed slot).
+        recurring.AddOrUpdate<CampaignRunJob>(RecurringIdFor(campaign.Id), job => job.RunAsync(campaign.Id, null, null, CancellationToken.None),
+            campaign.Cron!, new RecurringJobOptions { TimeZone = zone, MisfireHandling = MisfireHandlingMode.Relaxed });
+    }
+
+    async Task ForgetPlannedAsync(Campaign campaign, CancellationToken ct)
+    {
+        if (campaign.ScheduledJobId is not { } jobId) return;
+        if (!jobs.Delete(jobId)) log.LogDebug("Campaign {CampaignId}: planned job {JobId} was already gone.", campaign.Id, jobId);
+        await SetPlannedAsync(campaign, null, ct);
+    }
+
+    async Task SetPlannedAsync(Campaign campaign, string? jobId, CancellationToken ct)
+    {
+        campaign.ScheduledJobId = jobId;
+        await db.Campaigns.Where(c => c.Id == campaign.Id).ExecuteUpdateAsync(u => u.SetProperty(c => c.ScheduledJobId, jobId), ct);
     }
 }

@@ -1,7 +1,9 @@
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Quartz;
+using System.ComponentModel;
+using Hangfire;
+using Hangfire.Server;
 using RetentionCampaigns.Api;
 using RetentionCampaigns.Bounces;
 using RetentionCampaigns.Consent;
@@ -31,10 +33,11 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
     /// </summary>
     TimeSpan JobTime => TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Scheduling:SendJobSeconds", 20)));
     /// <summary>
-    /// How long before its end a job schedules its successor: a little more than an idle node's next look at the
-    /// store (5 s, SchedulingSetup), so every node has the same chance to take it, and no gap in sending.
+    /// How long before its end a job enqueues its successor: a little more than an idle worker's next look at the
+    /// queue (1 s, <c>Scheduling:QueuePollInterval</c>), so the successor starts as this one stops, on whichever
+    /// node has a worker free.
     /// </summary>
-    static readonly TimeSpan HandOff = TimeSpan.FromSeconds(6);
+    static readonly TimeSpan HandOff = TimeSpan.FromSeconds(2);
     /// <summary>Waits before retrying after a temporary failure, by attempt (<c>Campaigns:RetryBackoff</c>, e.g. "00:01:00,00:05:00").</summary>
     TimeSpan[] Backoff => configuration["Campaigns:RetryBackoff"] is { Length: > 0 } text
         ? text.Split(',').Select(t => TimeSpan.Parse(t.Trim(), CultureInfo.InvariantCulture)).ToArray()
@@ -54,11 +57,12 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
     /// <param name="SentBecause">What the ledger says of the message once sent: the segment version and the consent it went out under.</param>
     sealed record Ready(Recipient Recipient, string AddressHash, int Attempts, string SentBecause);
 
-    /// <param name="scheduleSuccessor">
-    /// Called once, a little before this job's time is up with work left, to schedule the job that carries on at the
-    /// given moment; any node may take it (null: work until nothing is left).
+    /// <param name="me">This job's lease (<see cref="SendLeases"/>): the ledger rows it claims carry it.</param>
+    /// <param name="enqueueSuccessor">
+    /// Called once, a little before this job's time is up with work left, or when it is stopped (its node shuts
+    /// down) with work left, to enqueue the job that carries on; any node may take it (null: work until nothing is left).
     /// </param>
-    public async Task<Progress> SendAsync(long runId, string me, CancellationToken ct, Func<DateTimeOffset, Task>? scheduleSuccessor = null)
+    public async Task<Progress> SendAsync(long runId, string me, CancellationToken ct, Action? enqueueSuccessor = null)
     {
         var run = await db.CampaignRuns.AsNoTracking().FirstAsync(r => r.Id == runId, ct);
         var campaign = await db.Campaigns.AsNoTracking().FirstAsync(c => c.Id == run.CampaignId, ct);
@@ -74,42 +78,57 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         var checkedAt = DateTime.MinValue;
         var until = DateTime.UtcNow + JobTime;
         var handOffAt = until - HandOff;
-        var successorScheduled = scheduleSuccessor is null;
+        var successorEnqueued = enqueueSuccessor is null;
+        var renewedAt = clock.GetUtcNow().UtcDateTime;
+        var stopped = false;
         await db.Database.OpenConnectionAsync(ct);
         try
         {
+            await SendLeases.TakeAsync(db, me, renewedAt, ct);
             await ledger.ReleaseOrphansAsync(runId, ct);
             var stop = false;
-            while (!stop && !ct.IsCancellationRequested)
+            List<DeliveryOutcome> unwritten = [];
+            try
             {
-                if (!await StillRunningAsync(force: true)) break;
-                if (!successorScheduled && DateTime.UtcNow >= handOffAt)
+                while (!stop && !ct.IsCancellationRequested)
                 {
-                    var due = until > DateTime.UtcNow + HandOff ? until : DateTime.UtcNow + HandOff;
-                    await scheduleSuccessor!(new DateTimeOffset(due, TimeSpan.Zero));
-                    successorScheduled = true;
+                    if (!await StillRunningAsync(force: true)) { stopped = true; break; }
+                    if (!successorEnqueued && DateTime.UtcNow >= handOffAt)
+                    {
+                        enqueueSuccessor!();
+                        successorEnqueued = true;
+                    }
+                    if (enqueueSuccessor is not null && DateTime.UtcNow >= until) break;
+                    var claimed = await ledger.ClaimAsync(runId, me, BatchSize, ct);
+                    if (claimed.Count == 0) break;
+                    var ready = await PrepareAsync(run, campaign, version, claimed, me, tally, ct);
+                    if (ready.Count == 0) continue;
+                    // This job's share of the node's send window, held for the batch: at most this many of its rows are
+                    // "sending" at any committed moment, as each statement writes one chunk's outcomes and marks the next.
+                    using var slots = await window.TakeAsync(window.ChunkSize, ct);
+                    var tooManyErrors = false;
+                    foreach (var chunk in ready.Chunk(window.ChunkSize))
+                    {
+                        if (ct.IsCancellationRequested) { stop = true; break; }
+                        if (!await StillRunningAsync(force: false)) { stop = stopped = true; break; }
+                        unwritten = await SendChunkAsync(run, campaign, version, chunk, unwritten, me, tally, ct);
+                        if (tooManyErrors = TooManyErrors(tally.Sent, tally.Errors)) { stop = true; break; }
+                    }
+                    await ledger.WriteAsync(runId, me, unwritten, CancellationToken.None);
+                    unwritten = [];
+                    if (tooManyErrors) await PauseForErrorsAsync(campaign.Id, tally.Sent, tally.Errors, ct);
                 }
-                if (scheduleSuccessor is not null && DateTime.UtcNow >= until) break;
-                var claimed = await ledger.ClaimAsync(runId, me, BatchSize, ct);
-                if (claimed.Count == 0) break;
-                var ready = await PrepareAsync(run, campaign, version, claimed, me, tally, ct);
-                if (ready.Count == 0) continue;
-                // This job's share of the node's send window, held for the batch: at most this many of its rows are
-                // "sending" at any committed moment, as each statement writes one chunk's outcomes and marks the next.
-                using var slots = await window.TakeAsync(window.ChunkSize, ct);
-                List<DeliveryOutcome> unwritten = [];
-                var tooManyErrors = false;
-                foreach (var chunk in ready.Chunk(window.ChunkSize))
-                {
-                    if (ct.IsCancellationRequested || !await StillRunningAsync(force: false)) { stop = true; break; }
-                    unwritten = await SendChunkAsync(run, campaign, version, chunk, unwritten, me, tally, ct);
-                    if (tooManyErrors = TooManyErrors(tally.Sent, tally.Errors)) { stop = true; break; }
-                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // The node is stopping: what went out is written; the rest is handed back below.
                 await ledger.WriteAsync(runId, me, unwritten, CancellationToken.None);
-                if (tooManyErrors) await PauseForErrorsAsync(campaign.Id, tally.Sent, tally.Errors, ct);
             }
             // Rows claimed but not reached (paused, cancelled, shutting down) go back for whoever continues the run.
             await ledger.ReleaseClaimsAsync(runId, me, CancellationToken.None);
+            await SendLeases.ReturnAsync(db, me, CancellationToken.None);
+            // Stopped with its node, work left: another node carries on at once.
+            if (ct.IsCancellationRequested && !stopped && !successorEnqueued) enqueueSuccessor!();
         }
         finally
         {
@@ -128,6 +147,8 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
             var now = DateTime.UtcNow;
             if (!force && now - checkedAt < StateCheckInterval) return true;
             checkedAt = now;
+            if (clock.GetUtcNow().UtcDateTime is var leaseNow && leaseNow - renewedAt >= SendLeases.RenewEvery)
+                await SendLeases.RenewAsync(db, me, renewedAt = leaseNow, ct);
             return await db.Campaigns.Where(c => c.Id == campaign.Id).Select(c => c.State).FirstAsync(ct) == CampaignStates.Running;
         }
     }
@@ -227,7 +248,7 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         List<DeliveryOutcome> previous, string me, Tally tally, CancellationToken ct)
     {
         foreach (var _ in chunk) await rates.WaitAsync(campaign.Id, campaign.Policy.RatePerMinute, ct);
-        var marked = await ledger.WriteAndMarkSendingAsync(run.Id, me, previous, chunk.Select(r => (r.Recipient.CustomerId, r.AddressHash)).ToList(), ct);
+        var marked = await ledger.WriteAndMarkSendingAsync(run.Id, me, previous, chunk.Select(r => (r.Recipient.CustomerId, r.AddressHash)).ToList(), CancellationToken.None);
         var outcomes = chunk.Where(r => !marked.Contains(r.Recipient.CustomerId))
             .Select(r => new DeliveryOutcome(r.Recipient.CustomerId, DeliveryStatuses.Skipped, "marketing consent withdrawn or address suppressed just before sending"))
             .ToList();
@@ -374,38 +395,37 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
         CampaignStates.Allowed(CampaignStates.Running, action, out var next);
         var changed = await db.Campaigns.Where(c => c.Id == campaign.Id && c.State == CampaignStates.Running)
             .ExecuteUpdateAsync(u => u.SetProperty(c => c.State, next).SetProperty(c => c.UpdatedAt, now), ct);
-        if (changed == 1) await schedules.EnsureTriggerAsync(await db.Campaigns.AsNoTracking().FirstAsync(c => c.Id == campaign.Id, ct), ct);
+        if (changed == 1) await schedules.EnsureJobAsync(await db.Campaigns.AsNoTracking().FirstAsync(c => c.Id == campaign.Id, ct), ct);
         return true;
     }
 }
 
 /// <summary>
-/// Sends one run's deliveries. Several may work on a run at once, on any node; a job whose node died is recovered
-/// by Quartz on another node. When retries are due later, it schedules itself for then.
+/// Sends one run's deliveries. Several may work on a run at once, on any node; a job whose node died is taken up
+/// by another node once Hangfire's invisibility timeout passes. When retries are due later, it schedules itself for then.
 /// </summary>
-public sealed class CampaignSendJob(CampaignSender sender, SendWindow window) : IJob
+[AutomaticRetry(Attempts = 5, DelaysInSeconds = [5, 15, 60, 300, 900])]
+public sealed class CampaignSendJob(CampaignSender sender, SendWindow window, IBackgroundJobClient jobs)
 {
-    public static readonly JobKey Key = new("campaign-send", "campaigns");
-    public const string RunIdKey = "runId";
-
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+    [DisplayName("Run {0}: send")]
+    public async Task RunAsync(long runId, PerformContext? context, CancellationToken ct)
     {
-        var runId = long.Parse(context.MergedJobDataMap.GetString(RunIdKey)!, CultureInfo.InvariantCulture);
         if (!window.TryEnterJob(out var admission))
         {
-            // This node is busy: back to the store, due after another node's next look (see SendAsync's hand-off).
-            await ScheduleAsync(context.Scheduler, runId, $"next-{Guid.NewGuid():N}", DateTimeOffset.UtcNow.AddSeconds(Random.Shared.Next(2, 7)), cancellationToken);
+            // This node is busy: back to the store, a little later, for any node.
+            Schedule(jobs, runId, DateTime.UtcNow.AddSeconds(Random.Shared.Next(2, 7)));
             return;
         }
         using var _ = admission;
-        var progress = await sender.SendAsync(runId, context.FireInstanceId, cancellationToken,
-            at => ScheduleAsync(context.Scheduler, runId, $"next-{Guid.NewGuid():N}", at, CancellationToken.None));
-        if (progress.NextAttemptAt is { } at)
-            await ScheduleAsync(context.Scheduler, runId, $"retry-{at.Ticks}", new DateTimeOffset(at, TimeSpan.Zero), cancellationToken);
+        // One lease per execution: a job Hangfire runs again after its node died must not pass for its dead self.
+        var me = $"{context?.BackgroundJob.Id ?? "direct"}:{Guid.NewGuid():N}";
+        var progress = await sender.SendAsync(runId, me, ct, () => Enqueue(jobs, runId));
+        if (progress.NextAttemptAt is { } at && !ct.IsCancellationRequested) Schedule(jobs, runId, at);
     }
 
-    public static async Task ScheduleAsync(IScheduler scheduler, long runId, string name, DateTimeOffset at, CancellationToken ct) =>
-        await scheduler.ScheduleJob(TriggerBuilder.Create().WithIdentity($"run-{runId}-{name}", "campaign-sends").ForJob(Key)
-            .UsingJobData(RunIdKey, runId.ToString(CultureInfo.InvariantCulture)).StartAt(at)
-            .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow)).Build(), ScheduleJobOptions.Replacing, ct);
+    public static void Enqueue(IBackgroundJobClient jobs, long runId) =>
+        jobs.Enqueue<CampaignSendJob>(job => job.RunAsync(runId, null, CancellationToken.None));
+
+    public static void Schedule(IBackgroundJobClient jobs, long runId, DateTime at) =>
+        jobs.Schedule<CampaignSendJob>(job => job.RunAsync(runId, null, CancellationToken.None), new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)));
 }

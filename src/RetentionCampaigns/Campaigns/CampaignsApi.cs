@@ -20,7 +20,11 @@ public sealed record CampaignInput(string? Name, string? Description, long? Segm
 public sealed record CampaignItem(long Id, string Name, string? Description, string State, string? StateReason, IEnumerable<string> Actions, long SegmentId,
     string TemplateKey, string DefaultLocale, SenderInput Sender, ScheduleInput Schedule, DateTime? ActiveFrom, DateTime? ActiveUntil,
     int HoldoutPercent, int Priority, CampaignPolicy Policy, CampaignOffer? Offer, string? Topic, DateTime CreatedAt, DateTime UpdatedAt,
-    SendForecast? Forecast = null, IReadOnlyList<string>? Warnings = null);
+    SendForecast? Forecast = null, IReadOnlyList<string>? Warnings = null)
+{
+    /// <summary>A recurring campaign's next five slots (UTC) within its active period, as the scheduler will fire them.</summary>
+    public IReadOnlyList<DateTime>? NextRuns { get; init; }
+}
 
 public sealed record RunReport(long Id, DateTime Slot, string State, int SegmentVersion, int TemplateVersion, int Members,
     Dictionary<string, int> Statuses, List<ReasonCount> Reasons, DateTime StartedAt, DateTime? FinishedAt, double? DurationSeconds, double? MessagesPerSecond,
@@ -153,13 +157,13 @@ public static partial class CampaignsApi
         if (openRun is not null) await CampaignRuns.MoveOpenRunsAsync(db, id, RunStates.Paused, RunStates.Sending, ct);
         // A one-off campaign run now gets no trigger for its planned time (RunNowAsync removes one left from before).
         if (action != "run-now" || campaign.ScheduleKind != "once") await schedules.SyncAsync(campaign, ct);
-        if (openRun is not null) await schedules.StartSendersAsync(openRun.Id, ct);
+        if (openRun is not null) schedules.StartSenders(openRun.Id);
         SendForecast? forecast = null;
         if (action == "run-now")
         {
             // An extra run now; a one-off campaign keeps its planned time on record but is sent now instead.
             forecast = await SendForecast.ForAsync(db, campaign, now, ct);
-            await schedules.RunNowAsync(campaign, ct);
+            await schedules.RunNowAsync(campaign, now, ct);
         }
         return TypedResults.Ok(AsItem(campaign, await TemplateKeyAsync(db, campaign, ct), forecast));
     }
@@ -229,6 +233,8 @@ public static partial class CampaignsApi
             errors.Add("schedule.sendAt", "lies in the past; choose a new time.");
         if (campaign.ActiveUntil is { } until && until <= now)
             errors.Add("activeUntil", "the active period is over.");
+        else if (campaign.ScheduleKind == "cron" && NextRuns(campaign, now, 1) is [])
+            errors.Add("schedule.cron", "has no slot within the campaign's active period; it would never send.");
         if (campaign.Offer is { Codes: "pool" } && !await db.Coupons.AnyAsync(c => c.Pool == CouponsApi.CampaignPool(campaign.Id) && c.IssuedAt == null, ct))
             errors.Add("offer.codes", $"the campaign's coupon pool is empty; upload codes first (POST /api/campaigns/{campaign.Id}/coupons).");
         return errors.Any ? errors.ToProblem(422, "The campaign cannot be scheduled.") : null;
@@ -304,15 +310,9 @@ public static partial class CampaignsApi
                 (campaign.ScheduleKind, campaign.SendAt, campaign.Cron) = ("once", schedule.SendAt?.UtcDateTime, null);
                 break;
             case "cron":
-                try
-                {
-                    Quartz.CronExpression.Parse(schedule.Cron ?? "");
-                    (campaign.ScheduleKind, campaign.Cron, campaign.SendAt) = ("cron", schedule.Cron, null);
-                }
-                catch (FormatException exception)
-                {
-                    errors.Add("schedule.cron", $"is not a Quartz cron expression (seconds minutes hours day-of-month month day-of-week, e.g. \"0 0 9 ? * MON\"): {exception.Message}");
-                }
+                if (string.IsNullOrWhiteSpace(schedule.Cron)) errors.Add("schedule.cron", "is required for a recurring campaign (e.g. \"0 9 * * MON\": Mondays at 09:00).");
+                else if (Scheduling.CronSchedule.Parse(schedule.Cron) is { Error: { } problem }) errors.Add("schedule.cron", problem);
+                else (campaign.ScheduleKind, campaign.Cron, campaign.SendAt) = ("cron", schedule.Cron.Trim(), null);
                 break;
             default:
                 errors.Add("schedule.kind", "must be once or cron.");
@@ -353,7 +353,18 @@ public static partial class CampaignsApi
     static CampaignItem AsItem(Campaign c, string templateKey, SendForecast? forecast = null) => new(c.Id, c.Name, c.Description, c.State, c.StateReason, CampaignStates.ActionsFrom(c.State).Where(a => !CampaignStates.Internal.Contains(a)),
         c.SegmentId, templateKey, c.DefaultLocale, new SenderInput(c.SenderName, c.SenderEmail, c.ReplyTo),
         new ScheduleInput(c.ScheduleKind, c.SendAt is { } at ? new DateTimeOffset(at, TimeSpan.Zero) : null, c.Cron, c.TimeZone),
-        c.ActiveFrom, c.ActiveUntil, c.HoldoutPercent, c.Priority, c.Policy, c.Offer, c.Topic, c.CreatedAt, c.UpdatedAt, forecast);
+        c.ActiveFrom, c.ActiveUntil, c.HoldoutPercent, c.Priority, c.Policy, c.Offer, c.Topic, c.CreatedAt, c.UpdatedAt, forecast)
+    {
+        NextRuns = c.ScheduleKind == "cron" ? NextRuns(c, DateTime.UtcNow, 5) : null,
+    };
+
+    /// <summary>The slots a recurring campaign fires for next, within its active period (Hangfire's own parser and zone rules).</summary>
+    public static IReadOnlyList<DateTime> NextRuns(Campaign c, DateTime now, int count)
+    {
+        if (Scheduling.CronSchedule.Parse(c.Cron).Schedule is not { } cron || !TimeZoneInfo.TryFindSystemTimeZoneById(c.TimeZone, out var zone)) return [];
+        var from = c.ActiveFrom is { } start && start > now ? start.AddTicks(-1) : now;
+        return cron.Next(from, zone, count, c.ActiveUntil);
+    }
 
     static ProblemHttpResult NotFound(long id) => TypedResults.Problem(title: "Campaign not found.", detail: $"No campaign has the id {id}.", statusCode: 404);
 }

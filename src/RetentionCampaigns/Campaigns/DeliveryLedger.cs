@@ -132,16 +132,16 @@ public sealed class DeliveryLedger(RetentionDb db, TimeProvider clock)
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>Rows held by a send job that is no longer executing anywhere: claimed ones go back, sending ones are in doubt.</summary>
+    /// <summary>Rows held by a send job whose lease went stale (<see cref="SendLeases"/>): claimed ones go back, sending ones are in doubt.</summary>
     public async Task ReleaseOrphansAsync(long runId, CancellationToken ct)
     {
-        const string alive = "SELECT entry_id FROM qrtz_fired_triggers";
         await using var command = Connection.Command($"""
             UPDATE deliveries SET status = 'pending', claimed_by = NULL, updated_at = @now
-            WHERE run_id = @run AND status = 'claimed' AND claimed_by NOT IN ({alive});
+            WHERE run_id = @run AND status = 'claimed' AND claimed_by NOT IN ({SendLeases.AliveSql});
             UPDATE deliveries SET status = 'in_doubt', reason = 'the node sending it stopped before the server''s reply was recorded', updated_at = @now
-            WHERE run_id = @run AND status = 'sending' AND claimed_by NOT IN ({alive});
-            """, parameters: [("@now", Now), ("@run", runId)]);
+            WHERE run_id = @run AND status = 'sending' AND claimed_by NOT IN ({SendLeases.AliveSql});
+            DELETE FROM send_leases WHERE renewed_at < @stale;
+            """, parameters: [("@now", Now), ("@run", runId), ("@stale", Now - SendLeases.StaleAfter)]);
         await command.ExecuteNonQueryAsync(ct);
     }
 

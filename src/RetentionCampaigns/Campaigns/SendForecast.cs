@@ -18,9 +18,7 @@ public sealed record SendForecast(DateTime At, int Members, int DeferredByQuietH
         // Without quiet hours there is nothing to foretell, and the segment query is not worth its cost on every read.
         if (campaign.State != CampaignStates.Scheduled || !campaign.Policy.HasQuietHours) return null;
         if (campaign.ScheduleKind == "once") return campaign.SendAt is { } at && at > now ? at : now;
-        var cron = new Quartz.CronExpression(campaign.Cron!, TimeZoneInfo.FindSystemTimeZoneById(campaign.TimeZone));
-        var from = campaign.ActiveFrom is { } start && start > now ? start : now;
-        return cron.GetNextValidTimeAfter(new DateTimeOffset(from, TimeSpan.Zero))?.UtcDateTime;
+        return CampaignsApi.NextRuns(campaign, now, 1) is [var next] ? next : null;
     }
 
     public static async Task<SendForecast> ForAsync(RetentionDb db, Campaign campaign, DateTime at, CancellationToken ct)

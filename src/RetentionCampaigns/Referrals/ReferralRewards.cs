@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Quartz;
+using Hangfire;
 using RetentionCampaigns.Consent;
 using RetentionCampaigns.Coupons;
 using RetentionCampaigns.Data;
@@ -183,13 +183,12 @@ public sealed class ReferralRewards(RetentionDb db, TemplateEngine engine, Templ
     }
 }
 
-/// <summary>Runs the reward steps every few minutes; running it twice (Quartz may) issues nothing twice.</summary>
-[DisallowConcurrentExecution]
-public sealed class ReferralRewardJob(ReferralRewards rewards, ILogger<ReferralRewardJob> log) : IJob
+/// <summary>Runs the reward steps every few minutes; running it twice (the scheduler may) issues nothing twice.</summary>
+[AutomaticRetry(Attempts = 0)] // the next run comes within minutes
+public sealed class ReferralRewardJob(ReferralRewards rewards, ILogger<ReferralRewardJob> log)
 {
-    public static readonly JobKey Key = new("referral-rewards", "system");
-
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+    [System.ComponentModel.DisplayName("Referral rewards")]
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
         var run = await rewards.RunAsync(cancellationToken);
         if (run != new RewardRun(0, 0, 0, 0, 0, 0, 0)) log.LogInformation("Referral rewards: {Run}", run);

@@ -1,113 +1,301 @@
-using Quartz;
+using Hangfire;
+using Hangfire.AspNetCore;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Hangfire.Storage.SQLite;
 using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Data;
-using RetentionCampaigns.Metrics;
-using RetentionCampaigns.Referrals;
-using RetentionCampaigns.Signups;
 
 namespace RetentionCampaigns.Scheduling;
 
 /// <summary>Section <c>Scheduling</c>.</summary>
 public sealed class SchedulingOptions
 {
-    /// <summary>When the nightly metrics refresh runs (Quartz cron, in the shop's time zone): 02:30 by default.</summary>
-    public string MetricsRefreshCron { get; set; } = "0 30 2 * * ?";
-    /// <summary>Jobs one node runs at once (send batches, refreshes).</summary>
+    /// <summary>When the nightly metrics refresh runs (cron, in the shop's time zone): 02:30 by default.</summary>
+    public string MetricsRefreshCron { get; set; } = "30 2 * * *";
+    /// <summary>Jobs one node runs at once (send jobs, runs, refreshes): Hangfire's worker count.</summary>
     public int MaxConcurrentJobs { get; set; } = 8;
+    /// <summary>
+    /// How often an idle worker looks for a job another node enqueued (PostgreSQL). Hangfire's 15 s default made a
+    /// send job handed on to another node wait up to 15 s.
+    /// </summary>
+    public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>How often due delayed jobs (retries, one-off campaigns) and recurring slots are looked for (default 15 s).</summary>
+    public TimeSpan SchedulePollingInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// PostgreSQL: how long a job fetched by a node that stopped answering stays invisible before another node takes
+    /// it. Sliding: a live node keeps extending it, so a job longer than this still runs once (default 30 min).
+    /// </summary>
+    public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How often a node says it is alive; a node silent for <see cref="ServerTimeout"/> is removed from the list.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan ServerTimeout { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>
+    /// The SQLite store: Hangfire's tables live in a file of their own beside the database (<c>…-jobs.db</c>) unless
+    /// set. Single process only (no sliding invisibility, jobs ran twice with two processes on one file).
+    /// </summary>
+    public string? SqliteFile { get; set; }
 }
 
 /// <summary>
-/// Quartz with a persistent store in our own database: PostgreSQL clustered (every node takes part, a dead node's
-/// work is recovered by the others), SQLite for the embedded single node. Quartz creates its tables when missing.
+/// Hangfire with a persistent store: PostgreSQL (schema <c>hangfire</c>) shared by every node, SQLite for the embedded
+/// single node. The services are registered against our own storage instance rather than Hangfire's global
+/// configuration, so that two hosts in one process (the tests) never share a store.
 /// </summary>
 public static class SchedulingSetup
 {
-    public static readonly JobKey MetricsRefreshKey = new("metrics-refresh", "system");
+    public const string MetricsRefreshId = "metrics-refresh", SignupExpiryId = "signup-expiry", ReferralRewardsId = "referral-rewards",
+        BounceMailboxId = "bounce-mailbox";
+
+    static readonly Lazy<bool> Serialization = new(() =>
+    {
+        // Process-wide in Hangfire, the same for every host: how job arguments are written to the store.
+        GlobalConfiguration.Configuration.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings();
+        return true;
+    });
 
     /// <param name="runScheduler">
-    /// False for the CLI verbs: the scheduler is registered (the services that schedule jobs resolve, and the
-    /// container validates) but never started, so a verb takes no jobs.
+    /// False for the CLI verbs: jobs can be created (the services resolve) but this process runs none.
     /// </param>
     public static IServiceCollection AddScheduling(this IServiceCollection services, IConfiguration configuration, bool runScheduler)
+    {
+        _ = Serialization.Value;
+        var options = configuration.GetSection("Scheduling").Get<SchedulingOptions>() ?? new SchedulingOptions();
+        services.AddSingleton(options);
+        services.AddSingleton<SchedulerStatus>();
+        var (postgres, connectionString) = DataSetup.Connection(configuration);
+        services.AddSingleton<JobStore>(provider => postgres
+            ? JobStore.Postgres(connectionString, options)
+            : JobStore.Sqlite(SqliteJobsFile(connectionString, options), options, runScheduler));
+        services.AddSingleton<JobStorage>(provider => provider.GetRequiredService<JobStore>().Storage);
+        services.AddSingleton<IBackgroundJobClient>(provider => new BackgroundJobClient(provider.GetRequiredService<JobStorage>()));
+        services.AddSingleton<IRecurringJobManager>(provider => new RecurringJobManager(provider.GetRequiredService<JobStorage>()));
+        // The dashboard asks for this to know Hangfire was set up.
+        services.AddSingleton<IGlobalConfiguration>(GlobalConfiguration.Configuration);
+        services.AddSingleton(_ => Hangfire.Dashboard.DashboardRoutes.Routes);
+        services.AddScoped<CampaignSchedules>();
+        if (!runScheduler) return services;
+        services.AddHostedService(provider => new SchedulerHost(provider, options, provider.GetRequiredService<SchedulerStatus>()));
+        services.AddHealthChecks().AddCheck<SchedulerHealthCheck>("scheduler");
+        return services;
+    }
+
+    /// <summary>The SQLite store's file: beside the database, named after it.</summary>
+    static string SqliteJobsFile(string connectionString, SchedulingOptions options)
+    {
+        if (options.SqliteFile is { Length: > 0 } configured) return Path.GetFullPath(configured);
+        var database = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString).DataSource;
+        return Path.GetFullPath(Path.ChangeExtension(database, null) + "-jobs.db");
+    }
+
+    /// <summary>The system's own recurring jobs, each with its schedule; added or updated at every start.</summary>
+    internal static void AddSystemJobs(IRecurringJobManager recurring, IConfiguration configuration)
     {
         var options = configuration.GetSection("Scheduling").Get<SchedulingOptions>() ?? new SchedulingOptions();
         var shop = configuration.GetSection("Shop").Get<ShopOptions>() ?? new ShopOptions();
         var bounces = configuration.GetSection("Mail:Bounces").Get<Bounces.BounceOptions>() ?? new Bounces.BounceOptions();
-        var (postgres, connectionString) = DataSetup.Connection(configuration);
-        services.AddQuartz(quartz =>
+        var shopZone = TimeZoneInfo.FindSystemTimeZoneById(shop.TimeZone);
+        // Relaxed: a slot missed while every node was down runs once when one is back, not once per missed slot.
+        RecurringJobOptions In(TimeZoneInfo zone) => new() { TimeZone = zone, MisfireHandling = MisfireHandlingMode.Relaxed };
+        recurring.AddOrUpdate<MetricsRefreshJob>(MetricsRefreshId, job => job.RunAsync(CancellationToken.None),
+            MetricsRefreshCron(options.MetricsRefreshCron), In(shopZone));
+        // Unconfirmed sign-ups are deleted hourly once expired.
+        recurring.AddOrUpdate<Signups.SignupExpiryJob>(SignupExpiryId, job => job.RunAsync(CancellationToken.None), "0 * * * *", In(TimeZoneInfo.Utc));
+        // Referral rewards fall due as review periods end; a look every five minutes is soon enough.
+        recurring.AddOrUpdate<Referrals.ReferralRewardJob>(ReferralRewardsId, job => job.RunAsync(CancellationToken.None), "*/5 * * * *", In(TimeZoneInfo.Utc));
+        // The bounce mailbox is read only when one is configured.
+        if (bounces.Mailbox.Enabled)
+            recurring.AddOrUpdate<Bounces.BouncePollJob>(BounceMailboxId, job => job.RunAsync(CancellationToken.None), EveryMinutes(bounces.PollInterval), In(TimeZoneInfo.Utc));
+        else recurring.RemoveIfExists(BounceMailboxId);
+    }
+
+    /// <summary>The configured refresh cron; a value still in Quartz's form (it has a '?') is converted, as stored campaign crons are.</summary>
+    static string MetricsRefreshCron(string cron)
+    {
+        if (!cron.Contains('?')) return CronSchedule.Parse(cron) is { Error: null } ? cron : throw new InvalidOperationException(
+            $"Scheduling__MetricsRefreshCron '{cron}' is not a cron expression: {CronSchedule.Parse(cron).Error}");
+        return CronDialect.FromQuartz(cron) is { Cron: { } converted } ? converted
+            : throw new InvalidOperationException($"Scheduling__MetricsRefreshCron '{cron}': {CronDialect.FromQuartz(cron).Problem}");
+    }
+
+    /// <summary>A poll interval as a cron: every n minutes (at least one; cron cannot say seconds portably).</summary>
+    static string EveryMinutes(TimeSpan interval)
+    {
+        var minutes = Math.Clamp((int)Math.Round(interval.TotalMinutes), 1, 59);
+        return minutes == 1 ? "* * * * *" : $"*/{minutes} * * * *";
+    }
+}
+
+/// <summary>Hangfire's storage with what we know about it: PostgreSQL is shared by nodes, SQLite belongs to one process.</summary>
+public sealed class JobStore : IDisposable
+{
+    public required JobStorage Storage { get; init; }
+    public bool Shared { get; init; }
+    /// <summary>SQLite: the file lock that keeps a second process off the store while this one lives.</summary>
+    FileStream? ownerLock;
+
+    public static JobStore Postgres(string connectionString, SchedulingOptions options) => new()
+    {
+        Shared = true,
+        Storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, new PostgreSqlStorageOptions()), new PostgreSqlStorageOptions
         {
-            quartz.ConfigureScheduler(scheduler =>
-            {
-                scheduler.InstanceName = "retention-campaigns";
-                scheduler.GenerateInstanceId = true;
-                // An idle node looks for new triggers (another node's send jobs) every few seconds, not every 30.
-                scheduler.IdleWaitTime = TimeSpan.FromSeconds(5);
-            });
-            quartz.UseDefaultThreadPool(options.MaxConcurrentJobs);
-            quartz.UsePersistentStore(store =>
-            {
-                if (postgres)
-                {
-                    store.UsePostgres(connectionString);
-                    store.UseClustering(clustering => clustering.CheckinInterval = TimeSpan.FromSeconds(5));
-                }
-                else store.UseSqlite(connectionString);
-                store.ProvisionSchema();
-            });
-            // A refresh missed while every node was down runs once when one is back, not once per missed night.
-            quartz.ScheduleJob<MetricsRefreshJob>(
-                trigger => trigger.WithIdentity("nightly-metrics-refresh", "system")
-                    .WithCronSchedule(options.MetricsRefreshCron, cron => cron
-                        .InTimeZone(TimeZoneInfo.FindSystemTimeZoneById(shop.TimeZone))
-                        .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)),
-                job => job.WithIdentity(MetricsRefreshKey));
-            // Unconfirmed sign-ups are deleted hourly once expired; hours missed while every node was down run once at start-up.
-            quartz.ScheduleJob<SignupExpiryJob>(
-                trigger => trigger.WithIdentity("hourly-signup-expiry", "system").StartNow()
-                    .WithSimpleSchedule(schedule => schedule.WithInterval(TimeSpan.FromHours(1)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithExistingCount)),
-                job => job.WithIdentity(SignupExpiryJob.Key));
-            // Referral rewards fall due as review periods end; a check every few minutes is soon enough.
-            quartz.ScheduleJob<ReferralRewardJob>(
-                trigger => trigger.WithIdentity("referral-rewards", "system").StartNow()
-                    .WithSimpleSchedule(schedule => schedule.WithInterval(TimeSpan.FromMinutes(5)).RepeatForever()
-                        .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithExistingCount)),
-                job => job.WithIdentity(ReferralRewardJob.Key));
-            // The bounce mailbox is read every few minutes when one is configured (the job returns at once otherwise).
-            quartz.ScheduleJob<Bounces.BouncePollJob>(
-                trigger => trigger.WithIdentity("bounce-mailbox", "system").StartNow()
-                    .WithSimpleSchedule(schedule => schedule.WithInterval(bounces.PollInterval).RepeatForever()
-                        .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)),
-                job => job.WithIdentity(Bounces.BouncePollJob.Key));
-            // One durable job for every campaign; each campaign's trigger says which (CampaignSchedules).
-            quartz.AddJob<CampaignRunJob>(job => job.WithIdentity(CampaignRunJob.Key).StoreDurably().RequestRecovery());
-            // Send jobs are recovered on another node when theirs dies mid-run.
-            quartz.AddJob<CampaignSendJob>(job => job.WithIdentity(CampaignSendJob.Key).StoreDurably().RequestRecovery());
-        });
-        // Keep a stored trigger as it is: replacing it at start-up would forget a firing missed while every node
-        // was down, which must still run once. (A changed cron therefore takes effect by rescheduling, not restart.)
-        services.Configure<QuartzOptions>(quartz => quartz.Scheduling.IgnoreDuplicates = true);
-        if (!runScheduler) return services;
-        services.AddQuartzHostedService(hosted =>
+            SchemaName = "hangfire",
+            PrepareSchemaIfNecessary = true,
+            UseSlidingInvisibilityTimeout = true,
+            InvisibilityTimeout = options.InvisibilityTimeout,
+            QueuePollInterval = options.QueuePollInterval,
+            // Several nodes start at once against one database: the schema is created under Hangfire's own lock.
+            DistributedLockTimeout = TimeSpan.FromMinutes(1),
+        }),
+    };
+
+    /// <param name="owner">
+    /// True for the process that runs jobs: it takes the file's lock (a second process on the same file is refused at
+    /// start) and, being alone, hands back at once what a killed predecessor had fetched.
+    /// </param>
+    public static JobStore Sqlite(string file, SchedulingOptions options, bool owner)
+    {
+        FileStream? held = null;
+        if (owner)
         {
-            hosted.WaitForJobsToComplete = true;
-            // Start the scheduler as part of the host's start (after StartupTasks has migrated), not just after it:
-            // a node that answers requests then always has a running scheduler, and /health never reports a node
-            // in that window as unhealthy.
-            hosted.AwaitApplicationStarted = false;
-        });
-        services.AddHealthChecks().AddQuartz(_ => { });
-        return services;
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            try
+            {
+                // An OS lock: released by the kernel when the process ends in any way, SIGKILL included.
+                held = new FileStream(file + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                throw new InvalidOperationException(
+                    $"Another process runs the scheduler on '{file}'. The SQLite store serves one node only (a second one would run jobs twice); " +
+                    "stop the other process, or use PostgreSQL for several nodes (Database__Provider=Postgres).");
+            }
+            RequeueFetchedJobs(file);
+        }
+        return new JobStore
+        {
+            ownerLock = held,
+            Storage = new SQLiteStorage(file, new SQLiteStorageOptions
+            {
+                QueuePollInterval = options.QueuePollInterval,
+                // No sliding timeout here: a job running longer than this would be started a second time. Every job
+                // of ours hands on long before; a killed process's jobs are handed back at start instead (above).
+                InvisibilityTimeout = TimeSpan.FromMinutes(30),
+            }),
+        };
+    }
+
+    /// <summary>
+    /// Jobs fetched by a process that was killed would wait out the invisibility timeout; with one process per file,
+    /// whatever is fetched when the owner starts belongs to a dead one.
+    /// </summary>
+    static void RequeueFetchedJobs(string file)
+    {
+        if (!File.Exists(file)) return;
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False");
+        connection.Open();
+        using var exists = connection.CreateCommand();
+        exists.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'JobQueue'";
+        if (Convert.ToInt64(exists.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0) return;
+        using var requeue = connection.CreateCommand();
+        // sqlite-net stores DateTime as ticks: 0 is long before any timeout.
+        requeue.CommandText = "UPDATE JobQueue SET FetchedAt = 0";
+        requeue.ExecuteNonQuery();
+    }
+
+    /// <summary>This process runs no more jobs (it stopped): another may take the SQLite store.</summary>
+    public void ReleaseOwnership()
+    {
+        ownerLock?.Dispose();
+        ownerLock = null;
+    }
+
+    public void Dispose()
+    {
+        (Storage as IDisposable)?.Dispose();
+        ReleaseOwnership();
+    }
+}
+
+/// <summary>
+/// Runs this node's Hangfire server: registers the system's recurring jobs and brings campaign schedules in step
+/// first, then takes jobs. On stop, running jobs see their token cancelled and hand their work back (send jobs
+/// release their claims and enqueue a successor any node may take), so a stopping node exits within seconds.
+/// </summary>
+sealed class SchedulerHost(IServiceProvider services, SchedulingOptions options, SchedulerStatus status) : IHostedService
+{
+    BackgroundJobServer? server;
+    JobStore? store;
+    ILoggerFactory? logging;
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        logging = services.GetRequiredService<ILoggerFactory>();
+        HangfireLogging.UseFor(logging);
+        var store = this.store = services.GetRequiredService<JobStore>();
+        SchedulingSetup.AddSystemJobs(services.GetRequiredService<IRecurringJobManager>(), services.GetRequiredService<IConfiguration>());
+        await using (var scope = services.CreateAsyncScope())
+        {
+            if (!store.Shared) await SendLeases.ForgetAllAsync(scope.ServiceProvider.GetRequiredService<RetentionDb>(), ct);
+            await StoredCronConversion.RunAsync(scope.ServiceProvider.GetRequiredService<RetentionDb>(),
+                services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoredCronConversion)), ct);
+            await scope.ServiceProvider.GetRequiredService<CampaignSchedules>().EnsureAllAsync(ct);
+        }
+        server = new BackgroundJobServer(new BackgroundJobServerOptions
+        {
+            ServerName = status.ServerName,
+            WorkerCount = Math.Max(1, options.MaxConcurrentJobs),
+            SchedulePollingInterval = options.SchedulePollingInterval,
+            HeartbeatInterval = options.HeartbeatInterval,
+            ServerTimeout = options.ServerTimeout,
+            ServerCheckInterval = options.HeartbeatInterval,
+            // Jobs get their cancellation at once on stop; the host waits this long for them to hand back.
+            StopTimeout = TimeSpan.Zero,
+            ShutdownTimeout = TimeSpan.FromSeconds(20),
+            Activator = new AspNetCoreJobActivator(services.GetRequiredService<IServiceScopeFactory>()),
+        }, store.Storage);
+        status.StartedAt = DateTime.UtcNow;
+    }
+
+    public async Task StopAsync(CancellationToken ct)
+    {
+        if (Interlocked.Exchange(ref server, null) is not { } running) return;
+        running.SendStop();
+        await running.WaitForShutdownAsync(ct);
+        running.Dispose();
+        store?.ReleaseOwnership();
+        if (logging is not null) HangfireLogging.Forget(logging);
     }
 }
 
 /// <summary>The nightly metrics refresh. Running it twice is harmless: each run recomputes the whole table.</summary>
-[DisallowConcurrentExecution]
-public sealed class MetricsRefreshJob(MetricsRefresh refresh, Kpis.DashboardFigures figures, ILogger<MetricsRefreshJob> log) : IJob
+[AutomaticRetry(Attempts = 2, DelaysInSeconds = [300, 1800])]
+public sealed class MetricsRefreshJob(Metrics.MetricsRefresh refresh, Kpis.DashboardFigures figures, ILogger<MetricsRefreshJob> log)
 {
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+    [System.ComponentModel.DisplayName("Nightly metrics refresh")]
+    public async Task RunAsync(CancellationToken ct)
     {
-        var result = await refresh.RunAsync(null, cancellationToken);
-        await figures.ComputeAsync(cancellationToken);
+        var result = await refresh.RunAsync(null, ct);
+        await figures.ComputeAsync(ct);
         log.LogInformation("Nightly metrics refresh: {Customers} customers in {DurationMs} ms", result.Customers, result.DurationMs);
     }
+}
+
+/// <summary>
+/// Hangfire's dashboard at <c>/jobs</c>, behind the UI's cookie sign-in (an API key does not open it): every signed-in
+/// user sees jobs, servers and recurring schedules; only admins may act (trigger, requeue, delete).
+/// </summary>
+public static class JobsDashboard
+{
+    public const string Path = "/jobs";
+
+    public static void MapJobsDashboard(this WebApplication app) =>
+        app.MapHangfireDashboardWithAuthorizationPolicy(Users.SignInSetup.SignedIn, Path, new DashboardOptions
+        {
+            AppPath = "/",
+            DashboardTitle = "RetentionCampaigns · Jobs",
+            DisplayStorageConnectionString = false,
+            IsReadOnlyFunc = context => !Hangfire.Dashboard.AspNetCoreDashboardContextExtensions.GetHttpContext(context).User.IsInRole(Users.UserRoles.Admin),
+        }, app.Services.GetRequiredService<JobStorage>());
 }

@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Quartz;
+using Hangfire;
 using RetentionCampaigns.Data;
 using RetentionCampaigns.Links;
 using RetentionCampaigns.Mail;
@@ -72,12 +72,11 @@ public sealed class ConfirmationMail(RetentionDb db, TemplateEngine engine, Link
 }
 
 /// <summary>Deletes sign-ups that were never confirmed once they expire: an unconfirmed address is not kept.</summary>
-[DisallowConcurrentExecution]
-public sealed class SignupExpiryJob(RetentionDb db, TimeProvider clock, ILogger<SignupExpiryJob> log) : IJob
+[AutomaticRetry(Attempts = 0)] // runs hourly anyway
+public sealed class SignupExpiryJob(RetentionDb db, TimeProvider clock, ILogger<SignupExpiryJob> log)
 {
-    public static readonly JobKey Key = new("signup-expiry", "system");
-
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+    [System.ComponentModel.DisplayName("Delete expired sign-ups")]
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var deleted = await db.Signups.Where(s => s.ConfirmedAt == null && s.ExpiresAt <= now).ExecuteDeleteAsync(cancellationToken);

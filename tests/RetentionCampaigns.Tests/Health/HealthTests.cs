@@ -14,7 +14,7 @@ public sealed class HealthTests
         Assert.Equal("Healthy", report.GetProperty("status").GetString());
         var checks = report.GetProperty("checks");
         Assert.Equal("Healthy", checks.GetProperty("database").GetProperty("status").GetString());
-        Assert.Equal("Healthy", checks.GetProperty("quartz-scheduler").GetProperty("status").GetString());
+        Assert.Equal("Healthy", checks.GetProperty("scheduler").GetProperty("status").GetString());
     }
 
     [Theory, ClassData(typeof(BothStores))]

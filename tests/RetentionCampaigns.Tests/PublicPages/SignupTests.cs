@@ -136,7 +136,7 @@ public sealed partial class SignupTests
         Assert.Equal(410, (int)(await browser.PostAsync(confirm, null)).StatusCode);
         Assert.Equal(0, await app.WithDbAsync(db => db.Customers.CountAsync()));
         await using (var scope = app.Services.CreateAsyncScope())
-            await ActivatorUtilities.CreateInstance<SignupExpiryJob>(scope.ServiceProvider).Execute(null!, CancellationToken.None);
+            await ActivatorUtilities.CreateInstance<SignupExpiryJob>(scope.ServiceProvider).RunAsync(CancellationToken.None);
         Assert.Equal(0, await app.WithDbAsync(db => db.Signups.CountAsync()));
     }
 

@@ -1,29 +1,55 @@
+using System.Net.Http.Json;
+using Hangfire;
+using Hangfire.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Quartz;
+using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Data;
+using RetentionCampaigns.Scheduling;
 
 namespace RetentionCampaigns.Tests.Scheduling;
 
 public sealed class SchedulingTests
 {
-    static readonly TriggerKey Nightly = new("nightly-metrics-refresh", "system");
+    static RecurringJobDto Recurring(RetentionApp app, string id)
+    {
+        using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
+        return connection.GetRecurringJobs([id]).Single();
+    }
 
-    static async Task<IScheduler> SchedulerAsync(RetentionApp app) =>
-        await app.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
+    /// <summary>Every node was down since <paramref name="missedSince"/>: the recurring job last ran just before, its next slot lies back then.</summary>
+    static void MoveNextExecution(RetentionApp app, string id, DateTime missedSince)
+    {
+        using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
+        using var transaction = connection.CreateWriteTransaction();
+        // Hangfire counts missed slots from the job's last execution (or creation), not from the stored next one.
+        var before = Hangfire.Common.JobHelper.SerializeDateTime(missedSince.AddMinutes(-1));
+        transaction.SetRangeInHash($"recurring-job:{id}", [new("NextExecution", Hangfire.Common.JobHelper.SerializeDateTime(missedSince)),
+            new("CreatedAt", before), new("LastExecution", before)]);
+        // The scheduler looks for due jobs by the set's score; a store may keep an existing member's score on add.
+        transaction.RemoveFromSet("recurring-jobs", id);
+        transaction.AddToSet("recurring-jobs", id, Hangfire.Common.JobHelper.ToTimestamp(missedSince));
+        transaction.Commit();
+    }
 
     [Theory, ClassData(typeof(BothStores))]
-    public async Task TheNightlyRefreshIsAPersistentCronTriggerInTheShopsZoneThatFiresOnceAfterAMisfire(DatabaseProvider store)
+    public async Task TheNightlyRefreshIsARecurringJobInTheShopsZoneWithAllJobsRetriedExplicitly(DatabaseProvider store)
     {
         await using var app = await RetentionApp.StartAsync(store);
-        var scheduler = await SchedulerAsync(app);
-        Assert.Equal(SchedulerStatus.Running, await scheduler.GetStatus());
-        var trigger = Assert.IsAssignableFrom<ICronTrigger>(await scheduler.GetTrigger(Nightly));
-        Assert.Equal("0 30 2 * * ?", trigger.CronExpressionString);
-        Assert.Equal("Europe/Berlin", trigger.TimeZone.Id);
-        Assert.Equal((int)CronTriggerMisfireInstruction.FireAndProceed, trigger.MisfireInstructionCode);
-        var next = TimeZoneInfo.ConvertTime(trigger.NextFireTimeUtc!.Value, trigger.TimeZone);
+        var nightly = Recurring(app, SchedulingSetup.MetricsRefreshId);
+        Assert.Equal("30 2 * * *", nightly.Cron);
+        Assert.Equal("Europe/Berlin", nightly.TimeZoneId);
+        var next = TimeZoneInfo.ConvertTimeFromUtc(nightly.NextExecution!.Value, TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin"));
         Assert.Equal((2, 30), (next.Hour, next.Minute));
+        Assert.Equal("0 * * * *", Recurring(app, SchedulingSetup.SignupExpiryId).Cron);
+        Assert.Equal("*/5 * * * *", Recurring(app, SchedulingSetup.ReferralRewardsId).Cron);
+
+        // Hangfire retries ten times unless told: every job of ours says how often.
+        var jobTypes = typeof(CampaignSendJob).Assembly.GetTypes()
+            .Where(t => t.Name.EndsWith("Job", StringComparison.Ordinal) && t.GetMethod("RunAsync") is not null).ToList();
+        Assert.Equal(["BouncePollJob", "CampaignRunJob", "CampaignSendJob", "MetricsRefreshJob", "ReferralRewardJob", "SignupExpiryJob"],
+            jobTypes.Select(t => t.Name).Order());
+        Assert.All(jobTypes, t => Assert.NotNull(t.GetCustomAttributes(typeof(AutomaticRetryAttribute), false).SingleOrDefault()));
     }
 
     [Theory, ClassData(typeof(BothStores))]
@@ -31,31 +57,98 @@ public sealed class SchedulingTests
     {
         var first = await RetentionApp.StartAsync(store);
         await using var _ = first;
+        MoveNextExecution(first, SchedulingSetup.MetricsRefreshId, DateTime.UtcNow.AddDays(-3));
         await first.StopAsync();
-
-        // Every node was down for three nights: the stored trigger's next firing lies three days back.
-        await using (var db = DbOn(first))
-        {
-            var threeDaysAgo = DateTimeOffset.UtcNow.AddDays(-3).UtcTicks;
-            var updated = await db.Database.ExecuteSqlRawAsync(
-                "UPDATE qrtz_triggers SET next_fire_time = {0} WHERE trigger_name = 'nightly-metrics-refresh'", threeDaysAgo);
-            Assert.Equal(1, updated);
-        }
 
         await using var second = await first.StartAnotherOnSameDatabaseAsync();
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (await second.WithDbAsync(db => db.MetricsRuns.CountAsync()) == 0 && DateTime.UtcNow < deadline) await Task.Delay(200);
-        await Task.Delay(TimeSpan.FromSeconds(3)); // room for a wrong second firing to show up
+        await Task.Delay(TimeSpan.FromSeconds(6)); // room for a wrong second firing to show up
         Assert.Equal(1, await second.WithDbAsync(db => db.MetricsRuns.CountAsync()));
-        var trigger = await (await SchedulerAsync(second)).GetTrigger(Nightly);
-        Assert.True(trigger!.NextFireTimeUtc > DateTimeOffset.UtcNow);
+        Assert.True(Recurring(second, SchedulingSetup.MetricsRefreshId).NextExecution > DateTime.UtcNow);
     }
 
-    static RetentionDb DbOn(RetentionApp app)
+    static async Task<long> ScheduledRecurringCampaignAsync(RetentionApp app, string cron)
     {
-        var options = new DbContextOptionsBuilder<RetentionDb>();
-        if (app.Provider == DatabaseProvider.Postgres) options.UseNpgsql(app.ConnectionString);
-        else options.UseSqlite(app.ConnectionString);
-        return new RetentionDb(options.Options);
+        var customers = Enumerable.Range(1, 20).Select(i => new { externalId = $"K{i}", email = $"k{i}@example.com" }).ToArray();
+        await (await app.Api.PostAsJsonAsync("/api/customers/batch", new { customers })).JsonAsync(200);
+        var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "All", rule = new { field = "order_count", op = ">=", value = 0 } })).JsonAsync(201);
+        var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
+        {
+            name = "Daily", segmentId = segment.GetProperty("id").GetInt64(), templateKey = "win-back",
+            schedule = new { kind = "cron", cron, timeZone = "Europe/Berlin" },
+        })).JsonAsync(201);
+        var id = campaign.GetProperty("id").GetInt64();
+        await (await app.Api.PostAsync($"/api/campaigns/{id}/schedule", null)).JsonAsync(200);
+        return id;
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task ACampaignWhoseSlotsWereMissedWhileTheNodeWasDownRunsOnceForTheLatestSlot(DatabaseProvider store)
+    {
+        var first = await RetentionApp.StartAsync(store);
+        await using var _ = first;
+        var id = await ScheduledRecurringCampaignAsync(first, "0 9 * * *");
+        var recurring = Recurring(first, CampaignSchedules.RecurringIdFor(id));
+        Assert.Equal("Europe/Berlin", recurring.TimeZoneId);
+        MoveNextExecution(first, CampaignSchedules.RecurringIdFor(id), DateTime.UtcNow.AddDays(-3));
+        await first.StopAsync();
+
+        await using var second = await first.StartAnotherOnSameDatabaseAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await second.WithDbAsync(db => db.CampaignRuns.CountAsync(r => r.CampaignId == id)) == 0 && DateTime.UtcNow < deadline) await Task.Delay(200);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var runs = await second.WithDbAsync(db => db.CampaignRuns.AsNoTracking().Where(r => r.CampaignId == id).ToListAsync());
+        var run = Assert.Single(runs);
+        // The run is for the latest of the missed slots: 09:00 Berlin, today or yesterday.
+        var berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+        var latest = CronSchedule.Parse("0 9 * * *").Schedule!.Latest(DateTime.UtcNow, berlin);
+        Assert.Equal(latest, DateTime.SpecifyKind(run.Slot, DateTimeKind.Utc));
+        Assert.Equal((9, 0), (TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(run.Slot, DateTimeKind.Utc), berlin).Hour, 0));
+    }
+
+    [Fact]
+    public async Task TwoNodesNeverStartTheSameSlotTwice()
+    {
+        var first = await RetentionApp.StartAsync(DatabaseProvider.Postgres);
+        await using var _ = first;
+        await using var second = await first.StartAnotherOnSameDatabaseAsync();
+        var id = await ScheduledRecurringCampaignAsync(first, "*/10 * * * *");
+        // Both nodes' schedulers find the slot due at once; each node's workers may take the job.
+        MoveNextExecution(first, CampaignSchedules.RecurringIdFor(id), DateTime.UtcNow.AddMinutes(-25));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await first.WithDbAsync(db => db.CampaignRuns.CountAsync(r => r.CampaignId == id)) == 0 && DateTime.UtcNow < deadline) await Task.Delay(200);
+        // The same slot fired again by hand on the other node, as Hangfire may after a node dies mid-job.
+        using (var connection = second.Services.GetRequiredService<JobStorage>().GetConnection())
+        {
+            var jobId = connection.GetRecurringJobs([CampaignSchedules.RecurringIdFor(id)]).Single().LastJobId;
+            Assert.NotNull(jobId);
+            second.Services.GetRequiredService<IBackgroundJobClient>().Requeue(jobId);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        Assert.Equal(1, await first.WithDbAsync(db => db.CampaignRuns.CountAsync(r => r.CampaignId == id)));
+    }
+
+    [Fact]
+    public void ARecurringSlotAcrossTheDaylightSavingChangesFiresOncePerDayInTheCampaignsZone()
+    {
+        var berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+        var daily = CronSchedule.Parse("30 2 * * *").Schedule!;
+        // 28 March 2027: 02:00-03:00 does not exist in Berlin; 31 October 2027: 02:00-03:00 happens twice.
+        var spring = daily.Next(new DateTime(2027, 3, 26, 12, 0, 0, DateTimeKind.Utc), berlin, 4);
+        Assert.Equal(4, spring.Count);
+        Assert.Equal(4, spring.Select(s => TimeZoneInfo.ConvertTimeFromUtc(s, berlin).Date).Distinct().Count());
+        Assert.Equal(new DateTime(2027, 3, 28, 1, 0, 0, DateTimeKind.Utc), spring[1]); // 03:00 CEST, the first moment after the gap
+        var autumn = daily.Next(new DateTime(2027, 10, 29, 12, 0, 0, DateTimeKind.Utc), berlin, 4);
+        Assert.Equal(4, autumn.Select(s => TimeZoneInfo.ConvertTimeFromUtc(s, berlin).Date).Distinct().Count());
+        Assert.Equal(new DateTime(2027, 10, 31, 0, 30, 0, DateTimeKind.Utc), autumn[1]); // 02:30 CEST, the first of the two
+        // The run job's slot: a job fired on time, or late as a catch-up, finds the slot it belongs to.
+        foreach (var slot in spring.Concat(autumn))
+        {
+            Assert.Equal(slot, daily.Latest(slot, berlin));
+            Assert.Equal(slot, daily.Latest(slot.AddMinutes(50), berlin));
+        }
+        // The hour Berlin repeats in autumn: a job fired in the second 02:30 still belongs to the first.
+        Assert.Equal(autumn[1], daily.Latest(autumn[1].AddHours(1), berlin));
     }
 }
