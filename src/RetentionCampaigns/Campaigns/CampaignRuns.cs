@@ -252,7 +252,7 @@ public sealed class CampaignSchedules(IBackgroundJobClient jobs, IRecurringJobMa
     /// <summary>Puts back a scheduled campaign's job when it has none (a recurring run that finished after a pause).</summary>
     public async Task EnsureJobAsync(Campaign campaign, CancellationToken ct)
     {
-        if (campaign.State != CampaignStates.Scheduled || await HasJobAsync(campaign)) return;
+        if (campaign.State != CampaignStates.Scheduled || HasJob(campaign)) return;
         await SyncAsync(campaign, ct);
     }
 
@@ -263,13 +263,12 @@ public sealed class CampaignSchedules(IBackgroundJobClient jobs, IRecurringJobMa
         foreach (var campaign in scheduled) await EnsureJobAsync(campaign, ct);
     }
 
-    async Task<bool> HasJobAsync(Campaign campaign)
+    bool HasJob(Campaign campaign)
     {
         using var connection = storage.GetConnection();
         if (campaign.ScheduleKind != "once") return connection.GetAllEntriesFromHash($"recurring-job:{RecurringIdFor(campaign.Id)}") is { Count: > 0 };
         if (campaign.ScheduledJobId is null) return false;
         var state = connection.GetStateData(campaign.ScheduledJobId)?.Name;
-        await Task.CompletedTask;
         return state == Hangfire.States.ScheduledState.StateName || state == Hangfire.States.EnqueuedState.StateName
             || state == Hangfire.States.ProcessingState.StateName;
     }

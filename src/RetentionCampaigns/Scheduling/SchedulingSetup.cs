@@ -106,7 +106,7 @@ public static class SchedulingSetup
         recurring.AddOrUpdate<Referrals.ReferralRewardJob>(ReferralRewardsId, job => job.RunAsync(CancellationToken.None), "*/5 * * * *", In(TimeZoneInfo.Utc));
         // The bounce mailbox is read only when one is configured.
         if (bounces.Mailbox.Enabled)
-            recurring.AddOrUpdate<Bounces.BouncePollJob>(BounceMailboxId, job => job.RunAsync(CancellationToken.None), EveryMinutes(bounces.PollInterval), In(TimeZoneInfo.Utc));
+            recurring.AddOrUpdate<Bounces.BouncePollJob>(BounceMailboxId, job => job.RunAsync(CancellationToken.None), Every(bounces.PollInterval), In(TimeZoneInfo.Utc));
         else recurring.RemoveIfExists(BounceMailboxId);
     }
 
@@ -119,11 +119,14 @@ public static class SchedulingSetup
             : throw new InvalidOperationException($"Scheduling__MetricsRefreshCron '{cron}': {CronDialect.FromQuartz(cron).Problem}");
     }
 
-    /// <summary>A poll interval as a cron: every n minutes (at least one; cron cannot say seconds portably).</summary>
-    static string EveryMinutes(TimeSpan interval)
+    /// <summary>A poll interval as a cron: every n seconds below a minute (Hangfire reads a sixth, seconds field), else every n minutes or hours.</summary>
+    internal static string Every(TimeSpan interval)
     {
-        var minutes = Math.Clamp((int)Math.Round(interval.TotalMinutes), 1, 59);
-        return minutes == 1 ? "* * * * *" : $"*/{minutes} * * * *";
+        var seconds = Math.Max(1, (int)Math.Round(interval.TotalSeconds));
+        if (seconds < 60) return $"*/{seconds} * * * * *";
+        var minutes = (int)Math.Round(interval.TotalMinutes);
+        if (minutes < 60) return minutes == 1 ? "* * * * *" : $"*/{minutes} * * * *";
+        return $"0 */{Math.Clamp((int)Math.Round(interval.TotalHours), 1, 23)} * * *";
     }
 }
 

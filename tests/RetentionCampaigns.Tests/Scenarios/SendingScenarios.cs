@@ -12,11 +12,11 @@ public sealed class SendingScenarios(ITestOutputHelper output)
 {
     const int Pool = 8; // the node's send window: at most this many deliveries in doubt per kill
 
-    [Fact]
-    public async Task KilledThreeTimesMidRunEveryRecipientGetsOneMessageAndTheReportAgrees()
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task KilledThreeTimesMidRunEveryRecipientGetsOneMessageAndTheReportAgrees(DatabaseProvider store)
     {
         const int customers = 20_000;
-        await using var scenario = await Scenario.CreateAsync(DatabaseProvider.Postgres, customers,
+        await using var scenario = await Scenario.CreateAsync(store, customers,
             more: new() { ["Scheduling:SendJobSeconds"] = "5" });
         var node = await scenario.StartNodeAsync("node-1");
         var id = await scenario.StartCampaignAsync(node);
@@ -36,7 +36,7 @@ public sealed class SendingScenarios(ITestOutputHelper output)
         var report = await scenario.WaitForCompletionAsync(id, TimeSpan.FromMinutes(5));
 
         var (sent, inDoubt, inDoubtArrived, arrived) = await scenario.AssertExactlyOnceAsync();
-        output.WriteLine($"report {report.GetProperty("statuses")}; server {arrived} messages; in doubt {inDoubt}, of which {inDoubtArrived} arrived");
+        output.WriteLine($"{store}: report {report.GetProperty("statuses")}; server {arrived} messages; in doubt {inDoubt}, of which {inDoubtArrived} arrived");
         Assert.Equal(customers, sent + inDoubt);
         Assert.InRange(inDoubt, 0, moments.Length * Pool);
         Assert.Equal(sent, report.GetProperty("statuses").GetProperty("sent").GetInt32());
@@ -70,6 +70,35 @@ public sealed class SendingScenarios(ITestOutputHelper output)
         Assert.Equal(customers, sent + inDoubt);
         Assert.InRange(inDoubt, 0, Pool);
         Assert.True(SentBy(second) > fromSecond, "the surviving node should have finished the run");
+    }
+
+    [Fact]
+    public async Task ANodeStoppedMidRunHandsItsWorkBackAtOnceAndExitsWithinSeconds()
+    {
+        const int customers = 20_000;
+        await using var scenario = await Scenario.CreateAsync(DatabaseProvider.Postgres, customers,
+            more: new() { ["Scheduling:SendJobSeconds"] = "20", ["Scheduling:SendWorkersPerRun"] = "4" });
+        var first = await scenario.StartNodeAsync("node-a");
+        var second = await scenario.StartNodeAsync("node-b");
+        var id = await scenario.StartCampaignAsync(first, new { quietFrom = "", quietUntil = "", ratePerMinute = 30_000 });
+        await scenario.Server.WaitForAsync(4_000, TimeSpan.FromMinutes(2));
+
+        // A deployment stops node-a (SIGTERM) in the middle of its send jobs.
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await first.StopAsync();
+        stopping.Stop();
+        var atExit = scenario.Server.Count;
+        var held = (await scenario.LedgerAsync()).Count(d => d.Status is "claimed" or "sending");
+        output.WriteLine($"node-a exited {stopping.Elapsed.TotalSeconds:0.0} s after SIGTERM with {atExit} messages at the server; {held} rows held then");
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"node-a took {stopping.Elapsed.TotalSeconds:0.0} s to stop\n{scenario.NodeOutput()}");
+
+        // node-b carries on at once: well before node-a's jobs could have been taken over by the invisibility timeout.
+        await scenario.Server.WaitForAsync(atExit + 1_000, TimeSpan.FromSeconds(15));
+        var report = await scenario.WaitForCompletionAsync(id, TimeSpan.FromMinutes(3));
+        var (sent, inDoubt, _, _) = await scenario.AssertExactlyOnceAsync();
+        output.WriteLine($"report {report.GetProperty("statuses")}");
+        // A graceful stop writes every outcome: nothing in doubt.
+        Assert.Equal((customers, 0), (sent, inDoubt));
     }
 
     [Theory, ClassData(typeof(BothStores))]
