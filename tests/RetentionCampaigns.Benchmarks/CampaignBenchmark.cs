@@ -67,7 +67,8 @@ public static class CampaignBenchmark
         finally
         {
             SqliteConnection.ClearAllPools();
-            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(file + suffix);
+            foreach (var suffix in new[] { "", "-wal", "-shm", "-jobs.db", "-jobs.db-wal", "-jobs.db-shm", "-jobs.db.lock" })
+                File.Delete((suffix.StartsWith("-jobs", StringComparison.Ordinal) ? Path.ChangeExtension(file, null) : file) + suffix);
         }
     }
 
