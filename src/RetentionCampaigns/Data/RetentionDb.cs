@@ -51,6 +51,7 @@ public sealed class RetentionDb(DbContextOptions<RetentionDb> options) : DbConte
     public DbSet<Delivery> Deliveries => Set<Delivery>();
     public DbSet<Suppression> Suppressions => Set<Suppression>();
     public DbSet<SuppressionSalt> SuppressionSalts => Set<SuppressionSalt>();
+    public DbSet<Users.DataProtectionKey> DataProtectionKeys => Set<Users.DataProtectionKey>();
     public DbSet<Coupon> Coupons => Set<Coupon>();
     public DbSet<CustomerPreferences> CustomerPreferences => Set<CustomerPreferences>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();

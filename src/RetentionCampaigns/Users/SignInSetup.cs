@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
 using RetentionCampaigns.ApiKeys;
 
 namespace RetentionCampaigns.Users;
@@ -43,6 +44,9 @@ public static class SignInSetup
                 .RequireRole(UserRoles.Changing))
             .AddPolicy(AdminOnly, policy => policy.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme).RequireRole(UserRoles.Admin));
         services.AddSingleton<SignInAttempts>();
+        // Every node signs and reads cookies with the same keys (the database's), and under one application name.
+        services.AddDataProtection().SetApplicationName("RetentionCampaigns");
+        SharedKeyRing.AddSharedKeyRing(services);
         services.AddLocalization();
         // Umlauts and other letters stay readable in the pages' HTML; markup characters are still encoded.
         services.AddWebEncoders(options => options.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));

@@ -13,7 +13,7 @@ public sealed class CampaignsApiTests
     static object Draft(long segmentId, string name = "Win back the sleepers") => new
     {
         name, segmentId, templateKey = "win-back", defaultLocale = "de",
-        schedule = new { kind = "cron", cron = "0 0 9 ? * MON", timeZone = "Europe/Berlin" },
+        schedule = new { kind = "cron", cron = "0 9 * * MON", timeZone = "Europe/Berlin" },
         holdoutPercent = 10,
         policy = new { frequencyCap = 2, frequencyWindowDays = 7, onCap = "defer", quietFrom = "21:00", quietUntil = "08:00", repeatAfterDays = 30 },
         offer = new { codes = "generated", prefix = "WB", value = 10m, minimumOrder = 50m, validDays = 14 },
@@ -115,6 +115,41 @@ public sealed class CampaignsApiTests
         Assert.Empty(withOffer.GetProperty("warnings").EnumerateArray());
         var winBack = await (await app.Api.PutAsJsonAsync($"/api/campaigns/{id}", new { templateKey = "win-back" })).JsonAsync(200);
         Assert.Empty(winBack.GetProperty("warnings").EnumerateArray()); // its coupon block guards itself
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task CronsAreReadAsHangfireReadsThemWithTheNextFiveRunsAndQuartzFormsAreRefusedWithTheirTranslation(DatabaseProvider store)
+    {
+        await using var app = await RetentionApp.StartAsync(store);
+        var segment = await SegmentIdAsync(app, "Champions");
+        object WithCron(string name, string cron, DateTimeOffset? activeUntil = null) => new
+        {
+            name, segmentId = segment, templateKey = "win-back", activeUntil,
+            schedule = new { kind = "cron", cron, timeZone = "Europe/Berlin" },
+        };
+        var created = await (await app.Api.PostAsJsonAsync("/api/campaigns", WithCron("Mondays", "0 9 * * 1"))).JsonAsync(201);
+        var berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+        var next = created.GetProperty("nextRuns").EnumerateArray().Select(r => r.GetDateTime()).ToList();
+        Assert.Equal(5, next.Count);
+        Assert.All(next, run => Assert.Equal((DayOfWeek.Monday, 9, 0), (TimeZoneInfo.ConvertTimeFromUtc(run, berlin).DayOfWeek,
+            TimeZoneInfo.ConvertTimeFromUtc(run, berlin).Hour, TimeZoneInfo.ConvertTimeFromUtc(run, berlin).Minute)));
+        Assert.Equal(next.Order(), next);
+        Assert.True(next[0] > DateTime.UtcNow && next[4] - next[0] == TimeSpan.FromDays(28) + (next[4].Hour - next[0].Hour) * TimeSpan.FromHours(1));
+
+        // Quartz's Monday is 2: read unconverted it would be Tuesday here, so it is refused with the same schedule written anew.
+        var quartz = await (await app.Api.PostAsJsonAsync("/api/campaigns", WithCron("Quartz", "0 0 9 ? * 2"))).ProblemErrorsAsync(400);
+        Assert.Contains("\"0 9 * * 1\"", quartz["schedule.cron"][0]);
+        var year = await (await app.Api.PostAsJsonAsync("/api/campaigns", WithCron("Year", "0 0 9 ? * MON *"))).ProblemErrorsAsync(400);
+        Assert.Contains("\"0 9 * * MON\"", year["schedule.cron"][0]);
+        var nonsense = await (await app.Api.PostAsJsonAsync("/api/campaigns", WithCron("Nonsense", "61 9 * * *"))).ProblemErrorsAsync(400);
+        Assert.Contains("is not a cron expression", nonsense["schedule.cron"][0]);
+        Assert.DoesNotContain("Cronos", nonsense["schedule.cron"][0]);
+
+        // A cron whose next slot lies after the active period never sends: scheduling says so.
+        var over = await (await app.Api.PostAsJsonAsync("/api/campaigns", WithCron("Too late", "0 9 * * 1", activeUntil: next[0].AddHours(-1)))).JsonAsync(201);
+        Assert.Empty(over.GetProperty("nextRuns").EnumerateArray());
+        var refused = await (await app.Api.PostAsync($"/api/campaigns/{over.GetProperty("id").GetInt64()}/schedule", null)).ProblemErrorsAsync(422);
+        Assert.Contains("no slot", refused["schedule.cron"][0]);
     }
 
     [Theory, ClassData(typeof(BothStores))]

@@ -68,14 +68,14 @@ public sealed class SchedulingTests
         Assert.True(Recurring(second, SchedulingSetup.MetricsRefreshId).NextExecution > DateTime.UtcNow);
     }
 
-    static async Task<long> ScheduledRecurringCampaignAsync(RetentionApp app, string cron)
+    static async Task<long> ScheduledRecurringCampaignAsync(RetentionApp app, string cron, string name = "Daily")
     {
         var customers = Enumerable.Range(1, 20).Select(i => new { externalId = $"K{i}", email = $"k{i}@example.com" }).ToArray();
         await (await app.Api.PostAsJsonAsync("/api/customers/batch", new { customers })).JsonAsync(200);
-        var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = "All", rule = new { field = "order_count", op = ">=", value = 0 } })).JsonAsync(201);
+        var segment = await (await app.Api.PostAsJsonAsync("/api/segments", new { name = $"All for {name}", rule = new { field = "order_count", op = ">=", value = 0 } })).JsonAsync(201);
         var campaign = await (await app.Api.PostAsJsonAsync("/api/campaigns", new
         {
-            name = "Daily", segmentId = segment.GetProperty("id").GetInt64(), templateKey = "win-back",
+            name, segmentId = segment.GetProperty("id").GetInt64(), templateKey = "win-back",
             schedule = new { kind = "cron", cron, timeZone = "Europe/Berlin" },
         })).JsonAsync(201);
         var id = campaign.GetProperty("id").GetInt64();
@@ -127,6 +127,38 @@ public sealed class SchedulingTests
         }
         await Task.Delay(TimeSpan.FromSeconds(8));
         Assert.Equal(1, await first.WithDbAsync(db => db.CampaignRuns.CountAsync(r => r.CampaignId == id)));
+    }
+
+    [Theory, ClassData(typeof(BothStores))]
+    public async Task CronsStoredInQuartzFormAreConvertedAtStartAndGetTheirRecurringJob(DatabaseProvider store)
+    {
+        var first = await RetentionApp.StartAsync(store);
+        await using var _ = first;
+        var monday = await ScheduledRecurringCampaignAsync(first, "0 9 * * 1");
+        var yearly = await ScheduledRecurringCampaignAsync(first, "0 9 * * 2", "Tuesdays");
+        // As a database from before the move holds them (migration 0024 copied each cron into quartz_cron); no Hangfire job yet.
+        await first.WithDbAsync(db => db.Campaigns.Where(c => c.Id == monday)
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.Cron, "0 0 9 ? * 2").SetProperty(c => c.QuartzCron, "0 0 9 ? * 2")));
+        await first.WithDbAsync(db => db.Campaigns.Where(c => c.Id == yearly)
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.Cron, "0 0 9 ? * 3 2027").SetProperty(c => c.QuartzCron, "0 0 9 ? * 3 2027")));
+        var recurring = first.Services.GetRequiredService<IRecurringJobManager>();
+        recurring.RemoveIfExists(CampaignSchedules.RecurringIdFor(monday));
+        recurring.RemoveIfExists(CampaignSchedules.RecurringIdFor(yearly));
+        await first.StopAsync();
+
+        await using var second = await first.StartAnotherOnSameDatabaseAsync();
+        var converted = await second.WithDbAsync(db => db.Campaigns.AsNoTracking().FirstAsync(c => c.Id == monday));
+        Assert.Equal(("0 9 * * 1", "0 0 9 ? * 2", "scheduled"), (converted.Cron, converted.QuartzCron, converted.State));
+        var job = Recurring(second, CampaignSchedules.RecurringIdFor(monday));
+        Assert.Equal(("0 9 * * 1", "Europe/Berlin"), (job.Cron, job.TimeZoneId));
+        Assert.Equal(DayOfWeek.Monday, TimeZoneInfo.ConvertTimeFromUtc(job.NextExecution!.Value, TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin")).DayOfWeek);
+
+        // A year cannot be said in Hangfire's cron: the campaign waits for a person, with the reason, and has no job.
+        var paused = await second.WithDbAsync(db => db.Campaigns.AsNoTracking().FirstAsync(c => c.Id == yearly));
+        Assert.Equal("paused", paused.State);
+        Assert.Contains("2027", paused.StateReason);
+        using var connection = second.Services.GetRequiredService<JobStorage>().GetConnection();
+        Assert.Empty(connection.GetAllEntriesFromHash($"recurring-job:{CampaignSchedules.RecurringIdFor(yearly)}") ?? []);
     }
 
     [Fact]
