@@ -199,6 +199,11 @@ public sealed class CampaignRunJob(CampaignRuns runs, CampaignSchedules schedule
             log.LogInformation("Campaign {CampaignId}: job {JobId} is no longer its planned send; no run.", campaignId, jobId);
             return;
         }
+        else if (slot.Value - DateTime.UtcNow is { Ticks: > 0 } early && early < TimeSpan.FromMinutes(1))
+        {
+            // A planned one-off is due one schedule poll early (CampaignSchedules.SyncAsync), so it starts on the second.
+            await Task.Delay(early, ct);
+        }
         // Whole seconds: the slot is a key, and stores keep different sub-second precision.
         var at = DateTime.SpecifyKind(slot.Value, DateTimeKind.Utc);
         at = new DateTime(at.Ticks - at.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
@@ -213,8 +218,9 @@ public sealed class CampaignRunJob(CampaignRuns runs, CampaignSchedules schedule
 /// its time zone, a scheduled one-off campaign a delayed job at its time; every other state none.
 /// </summary>
 public sealed class CampaignSchedules(IBackgroundJobClient jobs, IRecurringJobManager recurring, JobStorage storage, RetentionDb db,
-    IConfiguration configuration, ILogger<CampaignSchedules> log)
+    IConfiguration configuration, SchedulingOptions scheduling, ILogger<CampaignSchedules> log)
 {
+
     public static string RecurringIdFor(long campaignId) => $"campaign-{campaignId}";
 
     /// <summary>The run's send jobs (<c>Scheduling:SendWorkersPerRun</c>): any node may take one; each hands on to a fresh one while work is left.</summary>
@@ -283,7 +289,10 @@ public sealed class CampaignSchedules(IBackgroundJobClient jobs, IRecurringJobMa
         {
             var at = DateTime.SpecifyKind(campaign.SendAt!.Value, DateTimeKind.Utc);
             // A time already past runs at once (a node was down at that moment, or the marketer scheduled late).
-            var jobId = jobs.Schedule<CampaignRunJob>(job => job.RunAsync(campaign.Id, at, null, CancellationToken.None), new DateTimeOffset(at));
+            // Due one schedule poll early: Hangfire moves a due job to the queue only at its next look, and the job
+            // waits for the exact moment itself (CampaignRunJob).
+            var early = scheduling.SchedulePollingInterval < TimeSpan.FromSeconds(30) ? scheduling.SchedulePollingInterval : TimeSpan.FromSeconds(30);
+            var jobId = jobs.Schedule<CampaignRunJob>(job => job.RunAsync(campaign.Id, at, null, CancellationToken.None), new DateTimeOffset(at - early));
             await SetPlannedAsync(campaign, jobId, ct);
             return;
         }

@@ -37,7 +37,7 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
     /// queue (1 s, <c>Scheduling:QueuePollInterval</c>), so the successor starts as this one stops, on whichever
     /// node has a worker free.
     /// </summary>
-    static readonly TimeSpan HandOff = TimeSpan.FromSeconds(2);
+    internal static readonly TimeSpan HandOff = TimeSpan.FromSeconds(2);
     /// <summary>Waits before retrying after a temporary failure, by attempt (<c>Campaigns:RetryBackoff</c>, e.g. "00:01:00,00:05:00").</summary>
     TimeSpan[] Backoff => configuration["Campaigns:RetryBackoff"] is { Length: > 0 } text
         ? text.Split(',').Select(t => TimeSpan.Parse(t.Trim(), CultureInfo.InvariantCulture)).ToArray()
@@ -410,13 +410,14 @@ public sealed class CampaignSendJob(CampaignSender sender, SendWindow window, IB
     [DisplayName("Run {0}: send")]
     public async Task RunAsync(long runId, PerformContext? context, CancellationToken ct)
     {
-        if (!window.TryEnterJob(out var admission))
+        // A successor arrives up to two seconds before its predecessor leaves the node's window (see HandOff).
+        using var admission = await window.EnterJobAsync(CampaignSender.HandOff + TimeSpan.FromSeconds(1), ct);
+        if (admission is null)
         {
             // This node is busy: back to the store, a little later, for any node.
             Schedule(jobs, runId, DateTime.UtcNow.AddSeconds(Random.Shared.Next(2, 7)));
             return;
         }
-        using var _ = admission;
         // One lease per execution: a job Hangfire runs again after its node died must not pass for its dead self.
         var me = $"{context?.BackgroundJob.Id ?? "direct"}:{Guid.NewGuid():N}";
         var progress = await sender.SendAsync(runId, me, ct, () => Enqueue(jobs, runId));

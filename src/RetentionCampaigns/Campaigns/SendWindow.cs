@@ -35,6 +35,22 @@ public sealed class SendWindow(IMailTransport transport)
         return true;
     }
 
+    /// <summary>
+    /// Admission, waiting up to <paramref name="wait"/> for one: a successor enqueued shortly before its predecessor
+    /// ends finds the node full for those seconds, and starts the moment the predecessor leaves rather than going
+    /// back to the store (a gap of several seconds in sending). Null when the node stayed full.
+    /// </summary>
+    public async Task<IDisposable?> EnterJobAsync(TimeSpan wait, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + wait;
+        while (true)
+        {
+            if (TryEnterJob(out var admission)) return admission;
+            if (DateTime.UtcNow >= until || ct.IsCancellationRequested) return null;
+            await Task.Delay(50, CancellationToken.None);
+        }
+    }
+
     sealed class JobAdmission(SendWindow window) : IDisposable
     {
         int left;

@@ -23,6 +23,17 @@ sealed class HangfireLogging : ILogProvider
 
     sealed class Forwarding(string name) : ILog
     {
+        (ILoggerFactory Factory, ILogger Logger)? made;
+
+        ILogger? Current()
+        {
+            if (current is not { } factory) return null;
+            if (made is { } known && ReferenceEquals(known.Factory, factory)) return known.Logger;
+            var logger = factory.CreateLogger(name);
+            made = (factory, logger);
+            return logger;
+        }
+
         public bool Log(Hangfire.Logging.LogLevel logLevel, Func<string>? messageFunc, Exception? exception = null)
         {
             var level = logLevel switch
@@ -36,7 +47,7 @@ sealed class HangfireLogging : ILogProvider
             };
             try
             {
-                if (current?.CreateLogger(name) is not { } logger || !logger.IsEnabled(level)) return false;
+                if (Current() is not { } logger || !logger.IsEnabled(level)) return false;
                 if (messageFunc is not null) logger.Log(level, exception, "{Message}", messageFunc());
                 return true;
             }

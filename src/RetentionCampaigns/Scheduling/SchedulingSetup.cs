@@ -94,9 +94,8 @@ public static class SchedulingSetup
     }
 
     /// <summary>The system's own recurring jobs, each with its schedule; added or updated at every start.</summary>
-    internal static void AddSystemJobs(IRecurringJobManager recurring, IConfiguration configuration)
+    internal static void AddSystemJobs(IRecurringJobManager recurring, SchedulingOptions options, IConfiguration configuration)
     {
-        var options = configuration.GetSection("Scheduling").Get<SchedulingOptions>() ?? new SchedulingOptions();
         var shop = configuration.GetSection("Shop").Get<ShopOptions>() ?? new ShopOptions();
         var bounces = configuration.GetSection("Mail:Bounces").Get<Bounces.BounceOptions>() ?? new Bounces.BounceOptions();
         var shopZone = TimeZoneInfo.FindSystemTimeZoneById(shop.TimeZone);
@@ -117,10 +116,8 @@ public static class SchedulingSetup
     /// <summary>The configured refresh cron; a value still in Quartz's form (it has a '?') is converted, as stored campaign crons are.</summary>
     static string MetricsRefreshCron(string cron)
     {
-        if (!cron.Contains('?')) return CronSchedule.Parse(cron) is { Error: null } ? cron : throw new InvalidOperationException(
-            $"Scheduling__MetricsRefreshCron '{cron}' is not a cron expression: {CronSchedule.Parse(cron).Error}");
-        return CronDialect.FromQuartz(cron) is { Cron: { } converted } ? converted
-            : throw new InvalidOperationException($"Scheduling__MetricsRefreshCron '{cron}': {CronDialect.FromQuartz(cron).Problem}");
+        var (converted, problem) = cron.Contains('?') ? CronDialect.FromQuartz(cron) : new(cron, CronSchedule.Parse(cron).Error);
+        return problem is null ? converted! : throw new InvalidOperationException($"Scheduling__MetricsRefreshCron '{cron}' {problem}");
     }
 
     /// <summary>A poll interval as a cron: every n seconds below a minute (Hangfire reads a sixth, seconds field), else every n minutes or hours.</summary>
@@ -241,7 +238,7 @@ sealed class SchedulerHost(IServiceProvider services, SchedulingOptions options,
         logging = services.GetRequiredService<ILoggerFactory>();
         HangfireLogging.UseFor(logging);
         var store = this.store = services.GetRequiredService<JobStore>();
-        SchedulingSetup.AddSystemJobs(services.GetRequiredService<IRecurringJobManager>(), services.GetRequiredService<IConfiguration>());
+        SchedulingSetup.AddSystemJobs(services.GetRequiredService<IRecurringJobManager>(), options, services.GetRequiredService<IConfiguration>());
         await using (var scope = services.CreateAsyncScope())
         {
             if (!store.Shared) await SendLeases.ForgetAllAsync(scope.ServiceProvider.GetRequiredService<RetentionDb>(), ct);
