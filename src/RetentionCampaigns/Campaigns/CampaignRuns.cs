@@ -220,7 +220,6 @@ public sealed class CampaignRunJob(CampaignRuns runs, CampaignSchedules schedule
 public sealed class CampaignSchedules(IBackgroundJobClient jobs, IRecurringJobManager recurring, JobStorage storage, RetentionDb db,
     IConfiguration configuration, SchedulingOptions scheduling, ILogger<CampaignSchedules> log)
 {
-
     public static string RecurringIdFor(long campaignId) => $"campaign-{campaignId}";
 
     /// <summary>The run's send jobs (<c>Scheduling:SendWorkersPerRun</c>): any node may take one; each hands on to a fresh one while work is left.</summary>
