@@ -45,7 +45,7 @@ public sealed record CommandLine(string[]? Verb, bool Demo, string[] HostArgs)
                 await app.RunAsync();
                 return 0;
             }
-            catch (Demo.DemoRefused refused)
+            catch (Exception refused) when (refused is RetentionCampaigns.Demo.DemoRefused or Scheduling.SchedulerRefused)
             {
                 await Console.Error.WriteLineAsync(refused.Message);
                 return 1;

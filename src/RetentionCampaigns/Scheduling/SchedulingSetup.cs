@@ -71,7 +71,7 @@ public static class SchedulingSetup
         var (postgres, connectionString) = DataSetup.Connection(configuration);
         services.AddSingleton<JobStore>(provider => postgres
             ? JobStore.Postgres(connectionString, options)
-            : JobStore.Sqlite(SqliteJobsFile(connectionString, options), options, runScheduler));
+            : JobStore.Sqlite(SqliteJobsFile(connectionString, options), options));
         services.AddSingleton<JobStorage>(provider => provider.GetRequiredService<JobStore>().Storage);
         services.AddSingleton<IBackgroundJobClient>(provider => new BackgroundJobClient(provider.GetRequiredService<JobStorage>()));
         services.AddSingleton<IRecurringJobManager>(provider => new RecurringJobManager(provider.GetRequiredService<JobStorage>()));
@@ -131,11 +131,15 @@ public static class SchedulingSetup
     }
 }
 
+/// <summary>This process may not run the scheduler (another one owns the SQLite store); the message says why and what to do.</summary>
+public sealed class SchedulerRefused(string message) : Exception(message);
+
 /// <summary>Hangfire's storage with what we know about it: PostgreSQL is shared by nodes, SQLite belongs to one process.</summary>
 public sealed class JobStore : IDisposable
 {
     public required JobStorage Storage { get; init; }
     public bool Shared { get; init; }
+    string? sqliteFile;
     /// <summary>SQLite: the file lock that keeps a second process off the store while this one lives.</summary>
     FileStream? ownerLock;
 
@@ -154,40 +158,41 @@ public sealed class JobStore : IDisposable
         }),
     };
 
-    /// <param name="owner">
-    /// True for the process that runs jobs: it takes the file's lock (a second process on the same file is refused at
-    /// start) and, being alone, hands back at once what a killed predecessor had fetched.
-    /// </param>
-    public static JobStore Sqlite(string file, SchedulingOptions options, bool owner)
+    public static JobStore Sqlite(string file, SchedulingOptions options)
     {
-        FileStream? held = null;
-        if (owner)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            try
-            {
-                // An OS lock: released by the kernel when the process ends in any way, SIGKILL included.
-                held = new FileStream(file + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException)
-            {
-                throw new InvalidOperationException(
-                    $"Another process runs the scheduler on '{file}'. The SQLite store serves one node only (a second one would run jobs twice); " +
-                    "stop the other process, or use PostgreSQL for several nodes (Database__Provider=Postgres).");
-            }
-            RequeueFetchedJobs(file);
-        }
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         return new JobStore
         {
-            ownerLock = held,
+            sqliteFile = file,
             Storage = new SQLiteStorage(file, new SQLiteStorageOptions
             {
                 QueuePollInterval = options.QueuePollInterval,
                 // No sliding timeout here: a job running longer than this would be started a second time. Every job
-                // of ours hands on long before; a killed process's jobs are handed back at start instead (above).
+                // of ours hands on long before; a killed process's jobs are handed back at start instead (TakeOwnership).
                 InvisibilityTimeout = TimeSpan.FromMinutes(30),
             }),
         };
+    }
+
+    /// <summary>
+    /// The process that runs jobs, before it takes any. SQLite: it takes the file's lock (a second process on the
+    /// same file is refused) and, being alone, hands back at once what a killed predecessor had fetched.
+    /// </summary>
+    public void TakeOwnership()
+    {
+        if (sqliteFile is null || ownerLock is not null) return;
+        try
+        {
+            // An OS lock: released by the kernel when the process ends in any way, SIGKILL included.
+            ownerLock = new FileStream(sqliteFile + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new SchedulerRefused(
+                $"Another process runs the scheduler on '{sqliteFile}'. The SQLite store serves one node only (a second one would run jobs twice): " +
+                "stop the other process, or use PostgreSQL for several nodes (Database__Provider=Postgres).");
+        }
+        RequeueFetchedJobs(sqliteFile);
     }
 
     /// <summary>
@@ -238,6 +243,7 @@ sealed class SchedulerHost(IServiceProvider services, SchedulingOptions options,
         logging = services.GetRequiredService<ILoggerFactory>();
         HangfireLogging.UseFor(logging);
         var store = this.store = services.GetRequiredService<JobStore>();
+        store.TakeOwnership();
         SchedulingSetup.AddSystemJobs(services.GetRequiredService<IRecurringJobManager>(), options, services.GetRequiredService<IConfiguration>());
         await using (var scope = services.CreateAsyncScope())
         {

@@ -101,6 +101,21 @@ public sealed class SendingScenarios(ITestOutputHelper output)
         Assert.Equal((customers, 0), (sent, inDoubt));
     }
 
+    [Fact]
+    public async Task ASecondNodeOnTheSqliteStoreIsRefusedWithTheReasonAndTheStoreIsFreeOnceTheFirstIsKilled()
+    {
+        await using var scenario = await Scenario.CreateAsync(DatabaseProvider.Sqlite, 10);
+        var first = await scenario.StartNodeAsync("node-1");
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => scenario.StartNodeAsync("node-2"));
+        Assert.Contains("Another process runs the scheduler", refused.Message);
+        Assert.Contains("use PostgreSQL for several nodes", refused.Message);
+        Assert.DoesNotContain("Unhandled exception", refused.Message);
+        // SIGKILL leaves no lock behind: the kernel drops it with the process.
+        first.Kill();
+        var again = await scenario.StartNodeAsync("node-1-restart");
+        Assert.False(again.HasExited);
+    }
+
     [Theory, ClassData(typeof(BothStores))]
     public async Task AFlakyServerGetsEveryMessageInTheEndWithoutDuplicates(DatabaseProvider store)
     {
