@@ -67,8 +67,9 @@ public static class CampaignBenchmark
         finally
         {
             SqliteConnection.ClearAllPools();
-            foreach (var suffix in new[] { "", "-wal", "-shm", "-jobs.db", "-jobs.db-wal", "-jobs.db-shm", "-jobs.db.lock" })
-                File.Delete((suffix.StartsWith("-jobs", StringComparison.Ordinal) ? Path.ChangeExtension(file, null) : file) + suffix);
+            var jobs = RetentionCampaigns.Scheduling.SchedulingSetup.SqliteJobsFile(connection);
+            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(file + suffix);
+            foreach (var suffix in new[] { "", "-wal", "-shm", ".lock" }) File.Delete(jobs + suffix);
         }
     }
 

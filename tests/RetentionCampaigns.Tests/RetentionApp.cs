@@ -191,7 +191,7 @@ public sealed class TestDatabase : IAsyncDisposable
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(sqliteFile + suffix);
         // The scheduler's store beside it (SchedulingSetup) and its owner lock.
-        var jobs = Path.ChangeExtension(sqliteFile, null) + "-jobs.db";
+        var jobs = RetentionCampaigns.Scheduling.SchedulingSetup.SqliteJobsFile($"Data Source={sqliteFile}");
         foreach (var suffix in new[] { "", "-wal", "-shm", "-journal", ".lock" }) File.Delete(jobs + suffix);
     }
 }

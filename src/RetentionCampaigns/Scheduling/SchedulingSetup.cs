@@ -85,10 +85,10 @@ public static class SchedulingSetup
         return services;
     }
 
-    /// <summary>The SQLite store's file: beside the database, named after it.</summary>
-    static string SqliteJobsFile(string connectionString, SchedulingOptions options)
+    /// <summary>The SQLite store's file: beside the database, named after it (the tests and benchmarks clean it up by this rule too).</summary>
+    public static string SqliteJobsFile(string connectionString, SchedulingOptions? options = null)
     {
-        if (options.SqliteFile is { Length: > 0 } configured) return Path.GetFullPath(configured);
+        if (options?.SqliteFile is { Length: > 0 } configured) return Path.GetFullPath(configured);
         var database = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString).DataSource;
         return Path.GetFullPath(Path.ChangeExtension(database, null) + "-jobs.db");
     }
