@@ -49,6 +49,12 @@ public static class BenchmarkHost
         }
     }
 
+    public static string? OptionText(string[] args, string name)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    }
+
     public static int Option(string[] args, string name, int fallback)
     {
         var at = Array.IndexOf(args, name);

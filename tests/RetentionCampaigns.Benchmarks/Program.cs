@@ -8,6 +8,7 @@ return args switch
     ["render", .. var rest] => await RenderBenchmark.RunAsync(rest),
     ["smtp", .. var rest] => await SmtpBenchmark.RunAsync(rest),
     ["campaign", .. var rest] => await CampaignBenchmark.RunAsync(rest),
+    ["guard", .. var rest] => BenchmarkGuard.Run(rest),
     ["unsubscribe", .. var rest] => await UnsubscribeBenchmark.RunAsync(rest),
     ["pages", .. var rest] => await PagesBenchmark.RunAsync(rest),
     ["screenshots", .. var rest] => await Screenshots.RunAsync(rest),
@@ -23,8 +24,10 @@ static int Usage()
                                                          metrics refresh vs an aggregate SELECT, segment count and preview
           render [--messages 100000]                     win-back messages per second on one thread vs a bare Scriban Template.Render
           smtp [--messages 20000]                        5 KB messages to smtp-sink: one connection, a pool of 8, vs smtp-source -d -s 8
-          campaign [--recipients 100000] [--postgres-only|--sqlite-only]
-                                                         a one-off campaign sent by the app process to smtp-sink, trigger to last accepted
+          campaign [--recipients 100000] [--postgres-only|--sqlite-only] [--json FILE]
+                                                         a one-off campaign sent by the app process to smtp-sink, trigger to last accepted,
+                                                         against smtp-source -d -s 8; --json writes the figures for guard
+          guard [--baseline FILE] RUN.json...            medians of campaign runs against baseline.json: fails when the ratio to the floor drops > 15 %
           unsubscribe [--seconds 30] [--connections 16] [--threads 2] [--customers 250000]
                                                          wrk against the one-click unsubscribe POST on PostgreSQL: rate, p99, all recorded
           pages [--customers 1000000] [--postgres-only|--demo-only]

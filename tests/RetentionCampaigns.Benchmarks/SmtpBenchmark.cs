@@ -114,7 +114,7 @@ public static class SmtpBenchmark
         return rate;
     }
 
-    static double SmtpSource(int port, int sessions, int messages)
+    internal static double SmtpSource(int port, int sessions, int messages)
     {
         var start = new ProcessStartInfo("/usr/sbin/smtp-source") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var argument in new[] { "-d", "-s", sessions.ToString(), "-m", messages.ToString(), "-l", "5120",
