@@ -22,25 +22,50 @@ public sealed class DeliveryLedger(RetentionDb db, TimeProvider clock)
 {
     DbConnection Connection => db.Database.GetDbConnection();
 
-    /// <summary>Claims up to <paramref name="limit"/> due rows; on PostgreSQL other nodes skip the locked ones.</summary>
+    /// <summary>Where this job's last claim ended, per run (the ledger lives as long as one send job).</summary>
+    readonly Dictionary<long, long> claimedUpTo = [];
+
+    /// <summary>
+    /// Claims up to <paramref name="limit"/> due rows; on PostgreSQL other nodes skip the locked ones. Each claim goes
+    /// on from where this job's last one ended, and only when nothing is left after it starts again from the front
+    /// (for rows given back or due again): PostgreSQL keeps the index entries of claimed rows until a vacuum, so a
+    /// claim from the front had to step over every row claimed so far, which made a run quadratic (29 ms a claim
+    /// on average over a run of 100,000, 148 µs a message).
+    /// </summary>
     public async Task<List<ClaimedDelivery>> ClaimAsync(long runId, string me, int limit, CancellationToken ct)
+    {
+        var after = claimedUpTo.GetValueOrDefault(runId);
+        var claimed = await ClaimAfterAsync(runId, me, after, limit, ct);
+        if (claimed.Count > 0) claimedUpTo[runId] = claimed[^1].CustomerId;
+        if (claimed.Count < limit && after > 0)
+        {
+            var fromFront = await ClaimAfterAsync(runId, me, 0, limit - claimed.Count, ct);
+            if (fromFront.Count > 0) claimedUpTo[runId] = fromFront[^1].CustomerId;
+            claimed.AddRange(fromFront);
+        }
+        return claimed;
+    }
+
+    async Task<List<ClaimedDelivery>> ClaimAfterAsync(long runId, string me, long after, int limit, CancellationToken ct)
     {
         // A join, not "customer_id IN (subquery)": PostgreSQL cannot hash a subquery that locks rows, and then scans
         // every row of the run for each claim.
         var sql = $"""
             UPDATE deliveries SET status = 'claimed', claimed_by = @me, updated_at = @now
             FROM (SELECT customer_id AS cid FROM deliveries
-                  WHERE run_id = @run AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= @now)
+                  WHERE run_id = @run AND customer_id > @after AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= @now)
                   ORDER BY customer_id LIMIT {limit} {(db.IsPostgres ? "FOR UPDATE SKIP LOCKED" : "")}) AS next
             WHERE run_id = @run AND customer_id = next.cid
             RETURNING customer_id, attempts
             """;
         await using var tx = await RelaxedAsync(ct);
-        var claimed = new List<ClaimedDelivery>();
-        await using (var command = Connection.Command(Relaxed(sql), tx, [("@me", me), ("@now", Now), ("@run", runId)]))
+        var claimed = new List<ClaimedDelivery>(limit);
+        await using (var command = Connection.Command(Relaxed(sql), tx, [("@me", me), ("@now", Now), ("@run", runId), ("@after", after)]))
         await using (var reader = await command.ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct)) claimed.Add(new ClaimedDelivery(reader.GetInt64(0), reader.GetInt32(1)));
         if (tx is not null) await tx.CommitAsync(ct);
+        // RETURNING gives no order; the cursor needs the highest.
+        claimed.Sort((a, b) => a.CustomerId.CompareTo(b.CustomerId));
         return claimed;
     }
 
