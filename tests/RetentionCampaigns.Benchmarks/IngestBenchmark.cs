@@ -11,8 +11,11 @@ using static RetentionCampaigns.Benchmarks.BenchmarkHost;
 namespace RetentionCampaigns.Benchmarks;
 
 /// <summary>
-/// Imports a generated orders CSV into PostgreSQL through the product's importer and, in the same run, loads the
-/// same file with psql's \copy into a bare table: the floor no importer that validates and upserts can beat.
+/// Imports a generated orders CSV into PostgreSQL through the product's importer against the floor of PostgreSQL
+/// doing the whole upsert itself, in the same run: psql's \copy of the same file into a temporary table, then one
+/// INSERT ... SELECT ... ON CONFLICT DO UPDATE into the same indexed orders table with its foreign key (and, as the
+/// file's rows are order lines, a second one into order_lines, printed apart). For reference, the old floor: \copy
+/// into a bare table of text columns.
 /// </summary>
 public static class IngestBenchmark
 {
@@ -34,14 +37,20 @@ public static class IngestBenchmark
             await ExecuteAsync(new NpgsqlConnection(admin), $"CREATE DATABASE {database}");
             var connection = new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString;
 
-            var floorSeconds = await CopyFloorAsync(connection, ordersCsv);
-            var floorRate = rows / floorSeconds;
-            Console.WriteLine($"ingest: floor  psql \\copy into a bare table: {floorSeconds:F2} s, {floorRate:N0} rows/s");
+            var bareSeconds = await CopyFloorAsync(connection, ordersCsv);
+            Console.WriteLine($"ingest: for reference, psql \\copy into a bare table: {bareSeconds:F2} s, {rows / bareSeconds:N0} rows/s");
 
             await using var services = Services("Postgres", connection);
             await MigrateAsync(services);
             var customers = await ImportAsync(services, ImportKind.Customers, customersCsv);
             Console.WriteLine($"ingest: customers {customers.Report.RowsAccepted:N0} in {customers.Seconds:F2} s");
+
+            var upsert = await UpsertFloorAsync(connection, ordersCsv);
+            var floorRate = rows / upsert.Orders;
+            Console.WriteLine($"ingest: floor  psql \\copy into a temporary table + one INSERT ... ON CONFLICT DO UPDATE into orders: {upsert.Orders:F2} s, {floorRate:N0} rows/s " +
+                              $"(with a second one into order_lines: {upsert.Orders + upsert.Lines:F2} s, {rows / (upsert.Orders + upsert.Lines):N0} rows/s)");
+            await ExecuteAsync(new NpgsqlConnection(connection), "TRUNCATE orders CASCADE; VACUUM ANALYZE orders, order_lines");
+
             var baseline = Process.GetCurrentProcess().WorkingSet64;
             var orders = await ImportAsync(services, ImportKind.Orders, ordersCsv);
             var peak = PeakResidentBytes();
@@ -50,10 +59,10 @@ public static class IngestBenchmark
                               $"accepted {orders.Report.RowsAccepted:N0}, rejected {orders.Report.RowsRejected:N0}");
             var ratio = rate / floorRate;
             var peakMb = peak / 1024.0 / 1024.0;
-            Console.WriteLine($"ingest: ratio ours/floor = {ratio:P1} (floor: 25.0 %)");
+            Console.WriteLine($"ingest: ratio ours/floor = {ratio:P1} (goal at least 50 %); against the floor with order_lines {rate / (rows / (upsert.Orders + upsert.Lines)):P1}");
             Console.WriteLine($"ingest: peak memory of this process = {peakMb:F0} MB (limit 300 MB; {baseline / 1024.0 / 1024.0:F0} MB before the orders import)");
 
-            var ok = ratio >= 0.25 && peakMb < 300 && orders.Report.RowsAccepted == rows;
+            var ok = ratio >= 0.5 && peakMb < 300 && orders.Report.RowsAccepted == rows;
             Console.WriteLine(ok ? "ingest: PASS" : "ingest: FAIL");
             return ok ? 0 : 1;
         }
@@ -79,18 +88,56 @@ public static class IngestBenchmark
             CREATE TABLE floor_orders (order_id text, customer_id text, ordered_at text, amount text, currency text,
                 refunded text, sku text, product_name text, category text, quantity text, unit_price text)
             """);
+        var watch = Stopwatch.StartNew();
+        await PsqlAsync(connection, "-c", $"\\copy floor_orders FROM '{csv}' WITH (FORMAT csv, HEADER true)");
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// PostgreSQL doing the upsert itself in one psql session: the session up to the orders upsert makes the floor;
+    /// the order lines' upsert is timed apart by psql (\timing).
+    /// </summary>
+    static async Task<(double Orders, double Lines)> UpsertFloorAsync(string connection, string csv)
+    {
+        var script = Path.Combine(Path.GetDirectoryName(csv)!, "floor.sql");
+        await File.WriteAllTextAsync(script, $$"""
+            CREATE TEMPORARY TABLE staged (order_id text, customer_id text, ordered_at text, amount text, currency text,
+                refunded text, sku text, product_name text, category text, quantity text, unit_price text);
+            \timing on
+            \copy staged FROM '{{csv}}' WITH (FORMAT csv, HEADER true)
+            INSERT INTO orders (external_id, customer_id, ordered_at, amount_minor, refunded_minor, currency, created_at, updated_at)
+            SELECT s.order_id, c.id, s.ordered_at::timestamptz, round(s.amount::numeric * 100)::bigint, round(s.refunded::numeric * 100)::bigint,
+                   s.currency, now(), now()
+            FROM staged AS s JOIN customers AS c ON c.external_id = s.customer_id
+            ON CONFLICT (external_id) DO UPDATE SET customer_id = excluded.customer_id, ordered_at = excluded.ordered_at,
+                amount_minor = excluded.amount_minor, refunded_minor = excluded.refunded_minor, currency = excluded.currency, updated_at = excluded.updated_at;
+            INSERT INTO order_lines (order_id, sku, product_name, category, quantity, unit_price_minor)
+            SELECT o.id, s.sku, s.product_name, s.category, s.quantity::integer, round(s.unit_price::numeric * 100)::bigint
+            FROM staged AS s JOIN orders AS o ON o.external_id = s.order_id
+            ON CONFLICT (order_id, sku) DO UPDATE SET product_name = excluded.product_name, category = excluded.category,
+                quantity = excluded.quantity, unit_price_minor = excluded.unit_price_minor;
+            """);
+        var watch = Stopwatch.StartNew();
+        var output = await PsqlAsync(connection, "-f", script);
+        var total = watch.Elapsed.TotalSeconds;
+        var lines = output.Split('\n').Where(l => l.StartsWith("Time: ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture) / 1000).LastOrDefault();
+        if (lines == 0) throw new InvalidOperationException($"psql printed no timing:\n{output}");
+        return (total - lines, lines);
+    }
+
+    static async Task<string> PsqlAsync(string connection, params string[] arguments)
+    {
         var builder = new NpgsqlConnectionStringBuilder(connection);
         var start = new ProcessStartInfo("psql") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "-h", builder.Host!, "-p", builder.Port.ToString(), "-U", builder.Username!, "-d", builder.Database!, "-v", "ON_ERROR_STOP=1",
-                     "-c", $"\\copy floor_orders FROM '{csv}' WITH (FORMAT csv, HEADER true)" })
+        foreach (var arg in new[] { "-h", builder.Host!, "-p", builder.Port.ToString(), "-U", builder.Username!, "-d", builder.Database!, "-v", "ON_ERROR_STOP=1" }.Concat(arguments))
             start.ArgumentList.Add(arg);
         start.Environment["PGPASSWORD"] = builder.Password;
-        var watch = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"psql \\copy failed: {output}");
-        return watch.Elapsed.TotalSeconds;
+        if (process.ExitCode != 0) throw new InvalidOperationException($"psql failed: {output}");
+        return output;
     }
 
     /// <summary>VmHWM: the most resident memory this process has had.</summary>
