@@ -15,8 +15,7 @@ public static class BenchmarkGuard
 
     public static int Run(string[] args)
     {
-        var baselinePath = BenchmarkHost.OptionText(args, "--baseline")
-            ?? Path.Combine(AppContext.BaseDirectory, "baseline.json");
+        var baselinePath = BenchmarkHost.OptionText(args, "--baseline") ?? Path.Combine("tests", "RetentionCampaigns.Benchmarks", "baseline.json");
         var runs = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || args[i - 1] != "--baseline")).ToList();
         if (runs.Count == 0)
         {

@@ -34,7 +34,8 @@ public static class CampaignBenchmark
         try
         {
             var pool = await SmtpBenchmark.MeasureAsync(port, poolSize: 8, workers: 8, 20_000);
-            var floor = SmtpBenchmark.SmtpSource(port, sessions: 8, 20_000);
+            // smtp-source's rate varies by a quarter from one run to the next here: the better of two is the floor.
+            var floor = Math.Max(SmtpBenchmark.SmtpSource(port, sessions: 8, 20_000), SmtpBenchmark.SmtpSource(port, sessions: 8, 20_000));
             Console.WriteLine($"campaign: floor smtp-source -d -s 8: {floor:N0} messages/s; our SMTP pool of 8 alone: {pool:N0} messages/s ({pool / floor:P0} of it)");
             var ok = true;
             if (!args.Contains("--sqlite-only")) ok &= Check(await PostgresAsync(recipients, port, floor), limitSeconds: 40);

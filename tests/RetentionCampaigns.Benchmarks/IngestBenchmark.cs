@@ -49,7 +49,9 @@ public static class IngestBenchmark
             var floorRate = rows / upsert.Orders;
             Console.WriteLine($"ingest: floor  psql \\copy into a temporary table + one INSERT ... ON CONFLICT DO UPDATE into orders: {upsert.Orders:F2} s, {floorRate:N0} rows/s " +
                               $"(with a second one into order_lines: {upsert.Orders + upsert.Lines:F2} s, {rows / (upsert.Orders + upsert.Lines):N0} rows/s)");
-            await ExecuteAsync(new NpgsqlConnection(connection), "TRUNCATE orders CASCADE; VACUUM ANALYZE orders, order_lines");
+            // Ours starts from the same empty tables the floor started from.
+            await ExecuteAsync(new NpgsqlConnection(connection), "TRUNCATE orders CASCADE");
+            await ExecuteAsync(new NpgsqlConnection(connection), "VACUUM ANALYZE orders, order_lines");
 
             var baseline = Process.GetCurrentProcess().WorkingSet64;
             var orders = await ImportAsync(services, ImportKind.Orders, ordersCsv);
