@@ -55,9 +55,6 @@ public static class BenchmarkHost
         return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
     }
 
-    public static int Option(string[] args, string name, int fallback)
-    {
-        var at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-    }
+    public static int Option(string[] args, string name, int fallback) =>
+        OptionText(args, name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
 }
