@@ -33,9 +33,9 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
     /// </summary>
     TimeSpan JobTime => TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Scheduling:SendJobSeconds", 20)));
     /// <summary>
-    /// How long before its end a job enqueues its successor: a little more than an idle worker's next look at the
-    /// queue (1 s, <c>Scheduling:QueuePollInterval</c>), so the successor starts as this one stops, on whichever
-    /// node has a worker free.
+    /// How long before its end a job enqueues its successor: a little more than an idle send worker's next look at
+    /// the queue (1 s, <c>Scheduling:QueuePollInterval</c>), so the successor starts as this one stops, on a node with
+    /// a send worker free (another node's, or this one's once this job ends).
     /// </summary>
     internal static readonly TimeSpan HandOff = TimeSpan.FromSeconds(2);
     /// <summary>Waits before retrying after a temporary failure, by attempt (<c>Campaigns:RetryBackoff</c>, e.g. "00:01:00,00:05:00").</summary>
@@ -407,10 +407,13 @@ public sealed class CampaignSender(RetentionDb db, DeliveryLedger ledger, Templa
 [AutomaticRetry(Attempts = 5, DelaysInSeconds = [5, 15, 60, 300, 900])]
 public sealed class CampaignSendJob(CampaignSender sender, SendWindow window, IBackgroundJobClient jobs)
 {
-    [DisplayName("Run {0}: send")]
+    /// <summary>The Hangfire queue of send jobs, taken only by each node's send workers (see <c>SchedulerHost</c>).</summary>
+    public const string Queue = "send";
+
+    [DisplayName("Run {0}: send"), Queue(Queue)]
     public async Task RunAsync(long runId, PerformContext? context, CancellationToken ct)
     {
-        // A successor arrives up to two seconds before its predecessor leaves the node's window (see HandOff).
+        // A job is admitted at once on a send worker; the wait is for one run by another worker (see TryEnterJob).
         using var admission = await window.EnterJobAsync(CampaignSender.HandOff + TimeSpan.FromSeconds(1), ct);
         if (admission is null)
         {

@@ -16,17 +16,21 @@ public sealed class SendWindow(IMailTransport transport)
 
     int jobs;
 
+    /// <summary>Send jobs one node runs at once: two fill the window (each sends chunks of half of it).</summary>
+    public const int JobsAtOnce = 2;
+
     public int Size => transport.MaxInFlight;
     public int ChunkSize => Math.Max(1, Size / 2);
 
     /// <summary>
-    /// Admits a send job when fewer than two are sending on this node (two fill the window). A job turned away goes
-    /// back to the store for any node to take: that is how a second node gets its share of a run.
+    /// Admits a send job when fewer than <see cref="JobsAtOnce"/> are sending on this node. The node's send workers are
+    /// that many, so this turns away only a send job run by some other worker (one left in the default queue by a
+    /// version before the send queue); it goes back to the store for a send worker on any node.
     /// </summary>
     public bool TryEnterJob(out IDisposable? admission)
     {
         admission = null;
-        if (Interlocked.Increment(ref jobs) > 2)
+        if (Interlocked.Increment(ref jobs) > JobsAtOnce)
         {
             Interlocked.Decrement(ref jobs);
             return false;

@@ -1,5 +1,7 @@
 using System.Globalization;
 using Hangfire;
+using Hangfire.States;
+using RetentionCampaigns.Campaigns;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace RetentionCampaigns.Scheduling;
@@ -9,6 +11,8 @@ public sealed class SchedulerStatus
 {
     /// <summary>This node's server name (unique per host, so two hosts in one process are told apart).</summary>
     public string ServerName { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}".ToLowerInvariant();
+    /// <summary>The node's second server, which only takes send jobs (see <see cref="CampaignSendJob.Queue"/>).</summary>
+    public string SendServerName => $"{ServerName}-send";
     public DateTime? StartedAt { get; set; }
 }
 
@@ -31,8 +35,9 @@ public sealed class SchedulerHealthCheck(JobStorage storage, SchedulerStatus sta
             return Task.FromResult(HealthCheckResult.Unhealthy("The scheduler's job store cannot be reached."));
         }
         var now = DateTime.UtcNow;
-        var alive = servers.Count(s => s.Heartbeat is { } beat && now - beat < options.ServerTimeout);
-        var mine = servers.FirstOrDefault(s => s.Name.StartsWith(status.ServerName, StringComparison.OrdinalIgnoreCase));
+        // One per node: a node's send-only server is not counted again.
+        var alive = servers.Count(s => s.Heartbeat is { } beat && now - beat < options.ServerTimeout && s.Queues.Contains(EnqueuedState.DefaultQueue));
+        var mine = servers.FirstOrDefault(s => s.Name.StartsWith(status.ServerName + ":", StringComparison.OrdinalIgnoreCase));
         if (mine?.Heartbeat is not { } heartbeat)
             return Task.FromResult(now - started < TimeSpan.FromSeconds(30)
                 ? HealthCheckResult.Healthy($"starting; {alive} server(s) alive")

@@ -2,6 +2,7 @@ using Hangfire;
 using Hangfire.AspNetCore;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
+using Hangfire.States;
 using Hangfire.Storage.SQLite;
 using RetentionCampaigns.Campaigns;
 using RetentionCampaigns.Data;
@@ -13,7 +14,10 @@ public sealed class SchedulingOptions
 {
     /// <summary>When the nightly metrics refresh runs (cron, in the shop's time zone): 02:30 by default.</summary>
     public string MetricsRefreshCron { get; set; } = "30 2 * * *";
-    /// <summary>Jobs one node runs at once (send jobs, runs, refreshes): Hangfire's worker count.</summary>
+    /// <summary>
+    /// Jobs one node runs at once besides sending (runs, imports, refreshes): Hangfire's worker count. Send jobs have
+    /// workers of their own, as many as fill the node's send window (<see cref="SendWindow.JobsAtOnce"/>).
+    /// </summary>
     public int MaxConcurrentJobs { get; set; } = 8;
     /// <summary>
     /// How often an idle worker looks for a job another node enqueued (PostgreSQL). Hangfire's 15 s default made a
@@ -234,7 +238,7 @@ public sealed class JobStore : IDisposable
 /// </summary>
 sealed class SchedulerHost(IServiceProvider services, SchedulingOptions options, SchedulerStatus status) : IHostedService
 {
-    BackgroundJobServer? server;
+    BackgroundJobServer? server, sendServer;
     JobStore? store;
     ILoggerFactory? logging;
 
@@ -252,28 +256,46 @@ sealed class SchedulerHost(IServiceProvider services, SchedulingOptions options,
                 services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoredCronConversion)), ct);
             await scope.ServiceProvider.GetRequiredService<CampaignSchedules>().EnsureAllAsync(ct);
         }
-        server = new BackgroundJobServer(new BackgroundJobServerOptions
-        {
-            ServerName = status.ServerName,
-            WorkerCount = Math.Max(1, options.MaxConcurrentJobs),
-            SchedulePollingInterval = options.SchedulePollingInterval,
-            HeartbeatInterval = options.HeartbeatInterval,
-            ServerTimeout = options.ServerTimeout,
-            ServerCheckInterval = options.HeartbeatInterval,
-            // Jobs get their cancellation at once on stop; the host waits this long for them to hand back.
-            StopTimeout = TimeSpan.Zero,
-            ShutdownTimeout = TimeSpan.FromSeconds(20),
-            Activator = new AspNetCoreJobActivator(services.GetRequiredService<IServiceScopeFactory>()),
-        }, store.Storage);
+        var activator = new AspNetCoreJobActivator(services.GetRequiredService<IServiceScopeFactory>());
+        server = new BackgroundJobServer(ServerOptions(status.ServerName, activator, Math.Max(1, options.MaxConcurrentJobs), EnqueuedState.DefaultQueue), store.Storage);
+        // Send jobs wait in a queue of their own for this node's send workers, only as many as fill its window: a
+        // node whose window is full has no idle worker, so the successor a job hands on to goes to a node with room.
+        // On one shared queue, Hangfire woke an idle worker of the enqueuing node at once (it signals its own
+        // workers in-process), every successor stayed on the node that started the run, and a second node got at
+        // most the jobs the first turned away (measured: none at all in 20 s of a two-node run).
+        // Workers only: the schedulers and the store's upkeep run once per node, in the first server.
+        sendServer = new BackgroundJobServer(ServerOptions(status.SendServerName, activator, SendWindow.JobsAtOnce, CampaignSendJob.Queue, workersOnly: true),
+            store.Storage);
         status.StartedAt = DateTime.UtcNow;
     }
 
+    BackgroundJobServerOptions ServerOptions(string name, JobActivator activator, int workers, string queue, bool workersOnly = false) => new()
+    {
+        ServerName = name,
+        WorkerCount = workers,
+        Queues = [queue],
+        IsLightweightServer = workersOnly,
+        SchedulePollingInterval = options.SchedulePollingInterval,
+        HeartbeatInterval = options.HeartbeatInterval,
+        ServerTimeout = options.ServerTimeout,
+        ServerCheckInterval = options.HeartbeatInterval,
+        // Jobs get their cancellation at once on stop; the host waits this long for them to hand back.
+        StopTimeout = TimeSpan.Zero,
+        ShutdownTimeout = TimeSpan.FromSeconds(20),
+        Activator = activator,
+    };
+
     public async Task StopAsync(CancellationToken ct)
     {
-        if (Interlocked.Exchange(ref server, null) is not { } running) return;
-        running.SendStop();
-        await running.WaitForShutdownAsync(ct);
-        running.Dispose();
+        var running = new[] { Interlocked.Exchange(ref sendServer, null), Interlocked.Exchange(ref server, null) }.OfType<BackgroundJobServer>().ToList();
+        if (running.Count == 0) return;
+        // Both at once: a send job stopped here hands on to a successor that a default worker never takes.
+        foreach (var each in running) each.SendStop();
+        foreach (var each in running)
+        {
+            await each.WaitForShutdownAsync(ct);
+            each.Dispose();
+        }
         store?.ReleaseOwnership();
         if (logging is not null) HangfireLogging.Forget(logging);
     }
