@@ -31,13 +31,14 @@ public static class SegmentsBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         var ok = true;
-        if (!args.Contains("--sqlite-only")) ok &= await PostgresAsync(Option(args, "--customers", 1_000_000));
+        if (!args.Contains("--sqlite-only")) ok &= await PostgresAsync(Option(args, "--customers", 1_000_000), keep: args.Contains("--keep"));
         if (!args.Contains("--postgres-only")) ok &= await SqliteAsync(Option(args, "--sqlite-customers", 100_000));
         Console.WriteLine(ok ? "segments: PASS" : "segments: FAIL");
         return ok ? 0 : 1;
     }
 
-    static async Task<bool> PostgresAsync(int customers)
+    /// <param name="keep">Leave the database behind (its name is printed) to look at the queries' plans.</param>
+    static async Task<bool> PostgresAsync(int customers, bool keep)
     {
         var admin = Environment.GetEnvironmentVariable("RC_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres";
         var database = $"rc_bench_{DateTime.UtcNow:yyyyMMddHHmmss}";
@@ -53,7 +54,8 @@ public static class SegmentsBenchmark
         finally
         {
             NpgsqlConnection.ClearAllPools();
-            await ExecuteAsync(new NpgsqlConnection(admin), $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+            if (keep) Console.WriteLine($"segments/postgres: database {database} kept");
+            else await ExecuteAsync(new NpgsqlConnection(admin), $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
         }
     }
 
