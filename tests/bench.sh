@@ -9,27 +9,18 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-export DEBIAN_FRONTEND=noninteractive
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+. tests/setup.sh
 packages=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || packages+=(postgresql)
 [ -x /usr/sbin/smtp-sink ] || packages+=(postfix)
-if [ ${#packages[@]} -gt 0 ]; then
-  echo "postfix postfix/main_mailer_type select Local only" | as_root debconf-set-selections
-  as_root apt-get update -qq && as_root apt-get install -y -qq "${packages[@]}" >/dev/null || { echo "could not install ${packages[*]}"; exit 1; }
-fi
-version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
-pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$version main$" || as_root pg_createcluster "$version" main >/dev/null
-pg_lsclusters -h | grep "^$version *main" | grep -q online || as_root pg_ctlcluster "$version" main start
-for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
-as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+install_packages "${packages[@]}" || exit 1
+start_postgres
 # The benchmark prints PostgreSQL's five most expensive statements; that needs the module preloaded (one restart).
 if ! as_root su postgres -c "psql -tAc 'SHOW shared_preload_libraries'" | grep -q pg_stat_statements; then
   as_root su postgres -c "psql -q -c \"ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'\""
-  as_root pg_ctlcluster "$version" main restart
+  as_root pg_ctlcluster "$pg_version" main restart
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
 fi
-export RC_TEST_POSTGRES="Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres"
 
 dotnet build tests/RetentionCampaigns.Benchmarks -c Release -nologo -v quiet -maxcpucount:2 || exit 1
 bench=tests/RetentionCampaigns.Benchmarks/bin/Release/net10.0/RetentionCampaigns.Benchmarks.dll

@@ -8,8 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-export DEBIAN_FRONTEND=noninteractive
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+. tests/setup.sh
 
 packages=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || packages+=(postgresql)
@@ -22,12 +21,7 @@ command -v python3 >/dev/null 2>&1 || packages+=(python3)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 [ -x /usr/bin/chromium ] || packages+=(chromium)   # the browser tests drive Debian's Chromium, never a downloaded one
 command -v npm >/dev/null 2>&1 || packages+=(npm)  # the build restores htmx and Chart.js from npm
-if [ ${#packages[@]} -gt 0 ]; then
-  echo "Installing ${packages[*]} from Debian packages..."
-  echo "postfix postfix/main_mailer_type select Local only" | as_root debconf-set-selections
-  echo "postfix postfix/mailname string rc-test.localdomain" | as_root debconf-set-selections
-  as_root apt-get update -qq && as_root apt-get install -y -qq "${packages[@]}" >/dev/null || { echo "could not install ${packages[*]}"; exit 1; }
-fi
+install_packages "${packages[@]}" || exit 1
 
 # A real Postfix on the loopback delivering to a local mailbox, for the delivery test. It takes mail for any local
 # user (empty local_recipient_maps) and bounces what it cannot deliver to the sender, a VERP address of user
@@ -45,16 +39,7 @@ echo "listen = 127.0.0.1" | as_root tee /etc/dovecot/conf.d/99-rc-test.conf >/de
 pidof dovecot >/dev/null 2>&1 && as_root doveadm reload || as_root dovecot
 export RC_TEST_MAILBOX=/var/mail/rcmail RC_TEST_MAILBOX_ADDRESS=rcmail@localhost.localdomain
 
-version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
-if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$version main$"; then
-  as_root pg_createcluster "$version" main >/dev/null
-fi
-if ! pg_lsclusters -h | grep "^$version *main" | grep -q online; then
-  as_root pg_ctlcluster "$version" main start
-fi
-for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
-as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
-export RC_TEST_POSTGRES="Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres"
+start_postgres
 
 results=$(mktemp -d)
 dotnet build RetentionCampaigns.sln -c Release -nologo -v quiet -maxcpucount:2 || { echo "0 passed, 1 failed"; exit 1; }
