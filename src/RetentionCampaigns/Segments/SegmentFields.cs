@@ -28,8 +28,11 @@ public static class SegmentFields
     public static readonly string[] NpsCategories = ["promoter", "passive", "detractor", "unknown"];
     public static readonly string[] ConsentStates = ["granted", "withdrawn", "none"];
 
+    // Marketing consent is kept on the customer's row (SegmentQuery.MarketingConsent); other purposes are looked up.
     static SegmentField Consent(string purpose) => Same($"consent.{purpose}", FieldType.Text,
-        $"COALESCE((SELECT e.status FROM consent_events AS e WHERE e.customer_id = c.id AND e.purpose = '{purpose}' ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 'none')",
+        purpose == "email_marketing"
+            ? $"COALESCE({SegmentQuery.MarketingConsent}, 'none')"
+            : $"COALESCE((SELECT e.status FROM consent_events AS e WHERE e.customer_id = c.id AND e.purpose = '{purpose}' ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 'none')",
         ValueSet.Of(ConsentStates));
 
     public static readonly IReadOnlyDictionary<string, SegmentField> Known = new[]
