@@ -29,29 +29,21 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
         try
         {
             var connection = db.Database.GetDbConnection();
-            // One grouped pass over orders and one over answers, each into a temporary table. The instants are literals
+            // One refresh at a time (two nodes, or the nightly job and a marketer's "refresh now"): the work tables are shared.
+            if (postgres) await connection.ExecuteAsync($"SELECT pg_advisory_lock({RefreshLockKey}); {Settings}", ct: ct);
+            // One grouped pass over orders and one over answers, each into a table of its own. The instants are literals
             // because PostgreSQL takes no parameters in CREATE TABLE AS; they are our own formatted DateTimes, not input.
-            // Measured on PostgreSQL at 1,000,000 customers (tests/RetentionCampaigns.Benchmarks, "segments"):
-            // - JIT-compiling these wide statements costs more than it saves, and the joins spill in the default 4 MB;
-            // - a parallel partial aggregate builds nearly every customer's group in each worker and was slower on 2 cores;
-            // - sums over bigint keep their state outside the hash table (one more cache miss per row and sum): sums in
-            //   double precision are exact below 2^53 minor units and made the pass as cheap as count/sum/max alone;
-            // - rows written in customer order keep the primary-key inserts at the index's right edge (8.5 s -> 5.4 s).
-            if (postgres) await connection.ExecuteAsync("SET jit = off; SET work_mem = '256MB'; SET max_parallel_workers_per_gather = 0", ct: ct);
-            await connection.ExecuteAsync("DROP TABLE IF EXISTS refresh_orders; DROP TABLE IF EXISTS refresh_answers", ct: ct);
-            // "Within the last D days" includes both edges (DOMAIN.md, time windows).
             var inLookback = $"ordered_at >= {Literal(lookbackStart)}";
-            await connection.ExecuteAsync($"""
-                CREATE TEMP TABLE refresh_orders AS
+            // "Within the last D days" includes both edges (DOMAIN.md, time windows).
+            var ordersSelect = $"""
                 SELECT customer_id, COUNT(*) AS order_count, MIN(ordered_at) AS first_order_at, MAX(ordered_at) AS last_order_at,
                        {WholeDays(postgres, Literal(now), "MAX(ordered_at)")} AS recency_days,
                        {ExactSum(postgres, "amount_minor - refunded_minor")} AS net_all,
                        COUNT(*) FILTER (WHERE {inLookback}) AS frequency,
                        COALESCE({ExactSum(postgres, "amount_minor - refunded_minor", inLookback)}, 0) AS monetary
-                FROM orders WHERE ordered_at <= {Literal(now)} GROUP BY customer_id ORDER BY customer_id
-                """, ct: ct);
-            await connection.ExecuteAsync($"""
-                CREATE TEMP TABLE refresh_answers AS
+                FROM orders WHERE ordered_at <= {Literal(now)}
+                """;
+            var answersSelect = $"""
                 SELECT customer_id,
                        {LatestAnswer(postgres, "nps")} AS nps_last,
                        {LatestAnswer(postgres, "ces")} AS ces_last,
@@ -61,20 +53,29 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
                        AVG((csat - 1) * 25.0) AS csat_avg
                 FROM survey_answers WHERE answered_at >= {Literal(surveyStart)} AND answered_at <= {Literal(now)}
                 GROUP BY customer_id
-                """, ct: ct);
-
-            // Temporary tables have no statistics until analysed; without them the join below plans badly.
-            await connection.ExecuteAsync("ANALYZE refresh_orders; ANALYZE refresh_answers", ct: ct);
+                """;
+            double? computedLifespan = null;
+            if (postgres) computedLifespan = await ComputeOnTwoConnectionsAsync(connection, ordersSelect, answersSelect, now, settings, ct);
+            else
+            {
+                await connection.ExecuteAsync("DROP TABLE IF EXISTS refresh_orders; DROP TABLE IF EXISTS refresh_answers", ct: ct);
+                await connection.ExecuteAsync($"CREATE TEMP TABLE refresh_orders AS {ordersSelect} GROUP BY customer_id ORDER BY customer_id", ct: ct);
+                await connection.ExecuteAsync($"CREATE TEMP TABLE refresh_answers AS {answersSelect}", ct: ct);
+                // Temporary tables have no statistics until analysed; without them the join below plans badly.
+                await connection.ExecuteAsync("ANALYZE refresh_orders; ANALYZE refresh_answers", ct: ct);
+            }
 
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             var transaction = tx.GetDbTransaction();
-            var lifespan = settings.AverageLifespanYears ?? await AverageLifespanYearsAsync(connection, transaction, ct);
+            var lifespan = postgres ? computedLifespan : settings.AverageLifespanYears ?? await AverageLifespanYearsAsync(connection, transaction, "refresh_orders", ct);
             await connection.ExecuteAsync(postgres ? "TRUNCATE customer_metrics" : "DELETE FROM customer_metrics", transaction, ct: ct);
-            var customers = await connection.ExecuteAsync(RefreshSql(postgres, settings), transaction,
-                [("@now", now), ("@churn_cutoff", now.AddDays(-settings.ChurnAfterDays)), ("@lifespan_years", lifespan)], ct);
+            var customers = postgres
+                ? await connection.ExecuteAsync($"INSERT INTO customer_metrics ({Columns}) SELECT {Columns} FROM {RowsLow} UNION ALL SELECT {Columns} FROM {RowsHigh}", transaction, ct: ct)
+                : await connection.ExecuteAsync(SqliteRefreshSql(settings), transaction,
+                    [("@now", now), ("@churn_cutoff", now.AddDays(-settings.ChurnAfterDays)), ("@lifespan_years", lifespan)], ct);
             // The table was rewritten whole: fresh statistics keep segment queries on good plans.
             await connection.ExecuteAsync("ANALYZE customer_metrics", transaction, ct: ct);
-            await connection.ExecuteAsync("DROP TABLE refresh_orders; DROP TABLE refresh_answers", transaction, ct: ct);
+            await connection.ExecuteAsync(postgres ? DropWorkTables : "DROP TABLE refresh_orders; DROP TABLE refresh_answers", transaction, ct: ct);
 
             var duration = watch.ElapsedMilliseconds;
             db.MetricsRuns.Add(new MetricsRun { EvaluatedAt = now, StartedAt = startedAt, DurationMs = duration, Customers = customers, AverageLifespanYears = lifespan });
@@ -84,9 +85,87 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
         }
         finally
         {
-            if (postgres) await db.Database.GetDbConnection().ExecuteAsync("RESET jit; RESET work_mem; RESET max_parallel_workers_per_gather", ct: CancellationToken.None);
+            if (postgres)
+                await db.Database.GetDbConnection().ExecuteAsync($"{DropWorkTables}; SELECT pg_advisory_unlock({RefreshLockKey}); {ResetSettings}",
+                    ct: CancellationToken.None);
             await db.Database.CloseConnectionAsync();
         }
+    }
+
+    /// <summary>
+    /// PostgreSQL, measured at 1,000,000 customers and 10,000,000 orders (tests/RetentionCampaigns.Benchmarks, "segments"):
+    /// - JIT-compiling these wide statements costs more than it saves, and the joins spill in the default 4 MB;
+    /// - PostgreSQL's own parallel aggregate builds nearly every customer's group in each worker and merges them after:
+    ///   slower on 2 cores than one serial pass;
+    /// - sums over bigint keep their state outside the hash table (one more cache miss per row and sum): sums in
+    ///   double precision are exact below 2^53 minor units and made the pass as cheap as count/sum/max alone;
+    /// - rows written in customer order keep the primary-key inserts at the index's right edge (8.5 s -> 5.4 s).
+    /// </summary>
+    const string Settings = "SET jit = off; SET work_mem = '256MB'; SET max_parallel_workers_per_gather = 0";
+    const string ResetSettings = "RESET jit; RESET work_mem; RESET max_parallel_workers_per_gather";
+    const long RefreshLockKey = 7_215_330_001;
+    // Unlogged: work tables that two connections fill and the refresh's own connection reads; nothing to recover after a crash.
+    const string OrdersLow = "metrics_refresh_orders_low", OrdersHigh = "metrics_refresh_orders_high", Answers = "metrics_refresh_answers",
+        RecencyScores = "metrics_refresh_r", FrequencyScores = "metrics_refresh_f", MonetaryScores = "metrics_refresh_m",
+        RowsLow = "metrics_refresh_rows_low", RowsHigh = "metrics_refresh_rows_high";
+    const string DropWorkTables = $"DROP TABLE IF EXISTS {OrdersLow}, {OrdersHigh}, {Answers}, {RecencyScores}, {FrequencyScores}, {MonetaryScores}, {RowsLow}, {RowsHigh}";
+    const string Columns = """
+        customer_id, evaluated_at, order_count, first_order_at, last_order_at, recency_days, frequency, monetary_minor, aov_minor, tenure_days,
+        r_score, f_score, m_score, rfm_group, nps_last, nps_category, csat_avg, ces_last, loyalty_score, clv_minor, churned
+        """;
+    const string BothOrderHalves = $"(SELECT * FROM {OrdersLow} UNION ALL SELECT * FROM {OrdersHigh})";
+
+    /// <summary>
+    /// PostgreSQL computes every customer's row on two connections at once, in two halves of the customers, into work
+    /// tables the refresh's transaction then copies into customer_metrics (which must stay whole for readers until it
+    /// commits): the grouped pass over the orders, half each, and the answers' on whichever finishes first; the score
+    /// tables (they need every customer's figures); each half's rows. The hash aggregate's cost is one cache miss
+    /// after another in a table of every customer's group, so each core works on a table half the size; PostgreSQL's
+    /// parallel aggregate (above) builds every group in each worker instead. The halves split at the midpoint between
+    /// the median customer and the median customer of an order (1 % samples each): the cost grows with both groups and
+    /// rows, and the customers who have been there longest have the most orders.
+    /// </summary>
+    /// <returns>The average lifespan in years the rows were computed with.</returns>
+    async Task<double?> ComputeOnTwoConnectionsAsync(DbConnection connection, string ordersSelect, string answersSelect, DateTime now,
+        MetricsOptions settings, CancellationToken ct)
+    {
+        await connection.ExecuteAsync(DropWorkTables, ct: ct);
+        // A 1 % sample of pages finds no row in a small table: then the exact medians, cheap at that size. No orders: one half.
+        await using var sample = connection.Command("""
+            SELECT COALESCE(
+                ((SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY id) FROM customers TABLESAMPLE SYSTEM (1))
+                 + (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY customer_id) FROM orders TABLESAMPLE SYSTEM (1))) / 2,
+                ((SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY id) FROM customers)
+                 + (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY customer_id) FROM orders)) / 2)
+            """);
+        var split = await sample.ExecuteScalarAsync(ct) is long midpoint ? midpoint : 0;
+        await using var second = new Npgsql.NpgsqlConnection(db.Database.GetConnectionString());
+        await second.OpenAsync(ct);
+        await second.ExecuteAsync(Settings, ct: ct);
+
+        var low = connection.ExecuteAsync(
+            $"CREATE UNLOGGED TABLE {OrdersLow} AS {ordersSelect} AND customer_id < {split} GROUP BY customer_id ORDER BY customer_id; ANALYZE {OrdersLow}", ct: ct);
+        var high = second.ExecuteAsync(
+            $"CREATE UNLOGGED TABLE {OrdersHigh} AS {ordersSelect} AND customer_id >= {split} GROUP BY customer_id ORDER BY customer_id; ANALYZE {OrdersHigh}", ct: ct);
+        var free = await Task.WhenAny(low, high) == low ? connection : second;
+        // New tables have no statistics until analysed; without them the joins below plan badly.
+        await Task.WhenAll(low, high, free.ExecuteAsync($"CREATE UNLOGGED TABLE {Answers} AS {answersSelect}; ANALYZE {Answers}", ct: ct));
+
+        var lifespan = settings.AverageLifespanYears ?? await AverageLifespanYearsAsync(connection, null, BothOrderHalves, ct);
+        await Task.WhenAll(
+            connection.ExecuteAsync($"""
+                CREATE UNLOGGED TABLE {RecencyScores} AS {Scores(BothOrderHalves, "recency_days", "DESC")};
+                CREATE UNLOGGED TABLE {FrequencyScores} AS {Scores(BothOrderHalves, "frequency", "ASC", "frequency >= 1")};
+                ANALYZE {RecencyScores}; ANALYZE {FrequencyScores}
+                """, ct: ct),
+            second.ExecuteAsync($"CREATE UNLOGGED TABLE {MonetaryScores} AS {Scores(BothOrderHalves, "monetary", "ASC", "frequency >= 1")}; ANALYZE {MonetaryScores}", ct: ct));
+
+        string Rows(string orders, string customers) => MetricsRows(true, settings, orders, Answers, RecencyScores, FrequencyScores, MonetaryScores, customers,
+            Literal(now), Literal(now.AddDays(-settings.ChurnAfterDays)), lifespan is { } years ? years.ToString("R", CultureInfo.InvariantCulture) : "NULL");
+        await Task.WhenAll(
+            connection.ExecuteAsync($"CREATE UNLOGGED TABLE {RowsLow} AS {Rows(OrdersLow, $"c.id < {split}")} ORDER BY customer_id", ct: ct),
+            second.ExecuteAsync($"CREATE UNLOGGED TABLE {RowsHigh} AS {Rows(OrdersHigh, $"c.id >= {split}")} ORDER BY customer_id", ct: ct));
+        return lifespan;
     }
 
     string Literal(DateTime utc) => db.IsPostgres
@@ -94,9 +173,9 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
         : $"'{utc.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture)}'";
 
     /// <summary>Mean years between first and last order over customers with at least two orders, as of now.</summary>
-    async Task<double?> AverageLifespanYearsAsync(DbConnection connection, DbTransaction tx, CancellationToken ct)
+    async Task<double?> AverageLifespanYearsAsync(DbConnection connection, DbTransaction? tx, string orderFigures, CancellationToken ct)
     {
-        var sql = $"SELECT AVG({Days(db.IsPostgres, "last_order_at", "first_order_at")}) / {DaysPerYear} FROM refresh_orders WHERE order_count >= 2";
+        var sql = $"SELECT AVG({Days(db.IsPostgres, "last_order_at", "first_order_at")}) / {DaysPerYear} FROM {orderFigures} AS o WHERE order_count >= 2";
         await using var command = connection.Command(sql, tx);
         return await command.ExecuteScalarAsync(ct) is { } value and not DBNull ? Convert.ToDouble(value) : null;
     }
@@ -111,10 +190,13 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
     static string WholeDays(bool postgres, string a, string b) =>
         postgres ? $"CAST(floor({Days(postgres, a, b)}) AS integer)" : $"CAST({Days(postgres, a, b)} AS INTEGER)";
 
-    // Generated from RfmGroups.For so the SQL and the C# grid cannot disagree.
+    // Generated from RfmGroups.For so the SQL and the C# grid cannot disagree. PostgreSQL picks the group from an
+    // array: the CASE evaluated the f_score expression once for each of up to 25 branches (about 1.5 s a million rows).
     static readonly string GroupCase = "CASE " + string.Concat(
         from r in Enumerable.Range(1, 5) from f in Enumerable.Range(1, 5)
         select $"WHEN r_score = {r} AND f_score = {f} THEN '{RfmGroups.For(r, f).Replace("'", "''")}' ") + "END";
+    static readonly string GroupArray = "(ARRAY[" + string.Join(", ",
+        from r in Enumerable.Range(1, 5) from f in Enumerable.Range(1, 5) select $"'{RfmGroups.For(r, f).Replace("'", "''")}'") + "])[(r_score - 1) * 5 + f_score]";
 
     /// <summary>
     /// The latest non-empty answer to one question in the survey window, in one grouped pass over the answers:
@@ -142,10 +224,10 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
     /// score = 1 + floor(5 (rank - 1) / n). Counting per distinct value replaces a sort of every customer by a sort
     /// of the few distinct values.
     /// </summary>
-    static string Scores(string column, string order, string where = "1 = 1") => $"""
+    static string Scores(string orderFigures, string column, string order, string where = "1 = 1") => $"""
         SELECT {column} AS value,
                1 + (5 * (CAST(SUM(COUNT(*)) OVER (ORDER BY {column} {order}) AS bigint) - COUNT(*))) / CAST(SUM(COUNT(*)) OVER () AS bigint) AS score
-        FROM refresh_orders WHERE {where} GROUP BY {column}
+        FROM {orderFigures} AS o WHERE {where} GROUP BY {column}
         """;
 
     /// <summary>F or M by fixed thresholds: 1 + the number of thresholds the value reaches.</summary>
@@ -159,41 +241,49 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
     static string WindowScore(string column, string ranked, IReadOnlyList<long>? thresholds) =>
         $"CASE WHEN o.customer_id IS NULL THEN NULL WHEN o.frequency = 0 THEN 1 ELSE {(thresholds is null ? $"{ranked}.score" : ThresholdScore($"o.{column}", thresholds))} END";
 
-    static string RefreshSql(bool postgres, MetricsOptions settings)
+    static string SqliteRefreshSql(MetricsOptions settings) => $"""
+        WITH r AS ({Scores("refresh_orders", "recency_days", "DESC")}),
+        f AS ({Scores("refresh_orders", "frequency", "ASC", "frequency >= 1")}),
+        m AS ({Scores("refresh_orders", "monetary", "ASC", "frequency >= 1")})
+        INSERT INTO customer_metrics ({Columns})
+        {MetricsRows(false, settings, "refresh_orders", "refresh_answers", "r", "f", "m", "1 = 1", "@now", "@churn_cutoff", "@lifespan_years")}
+        """;
+
+    /// <summary>
+    /// Every metric of each customer matching <paramref name="customers"/> (a condition on <c>c</c>), from the order
+    /// and answer figures and the score tables; the instants and the lifespan are SQL expressions.
+    /// </summary>
+    static string MetricsRows(bool postgres, MetricsOptions settings, string orders, string answers, string r, string f, string m, string customers,
+        string now, string churnCutoff, string lifespanYears)
     {
         var real = postgres ? "double precision" : "REAL";
         var monetaryThresholds = settings.MonetaryThresholdValues()?.Select(v => (long)(v * 100)).ToList();
         return $"""
-            WITH r AS ({Scores("recency_days", "DESC")}),
-            f AS ({Scores("frequency", "ASC", "frequency >= 1")}),
-            m AS ({Scores("monetary", "ASC", "frequency >= 1")})
-            INSERT INTO customer_metrics (customer_id, evaluated_at, order_count, first_order_at, last_order_at, recency_days, frequency,
-                monetary_minor, aov_minor, tenure_days, r_score, f_score, m_score, rfm_group, nps_last, nps_category, csat_avg, ces_last,
-                loyalty_score, clv_minor, churned)
-            SELECT customer_id, @now, order_count, first_order_at, last_order_at, recency_days, frequency, monetary, aov, tenure_days,
-                   r_score, f_score, m_score, {GroupCase}, nps_last,
-                   CASE WHEN nps_last IS NULL THEN 'unknown' WHEN nps_last >= 9 THEN 'promoter' WHEN nps_last >= 7 THEN 'passive' ELSE 'detractor' END,
+            SELECT customer_id, {now} AS evaluated_at, order_count, first_order_at, last_order_at, recency_days, frequency, monetary AS monetary_minor,
+                   aov AS aov_minor, tenure_days, r_score, f_score, m_score, {(postgres ? GroupArray : GroupCase)} AS rfm_group, nps_last,
+                   CASE WHEN nps_last IS NULL THEN 'unknown' WHEN nps_last >= 9 THEN 'promoter' WHEN nps_last >= 7 THEN 'passive' ELSE 'detractor' END AS nps_category,
                    csat_avg, ces_last,
                    CAST(COALESCE(buy_again, 0) + COALESCE(try_new, 0) + COALESCE(recommend, 0) AS {real})
                        / NULLIF(CASE WHEN buy_again IS NULL THEN 0 ELSE 1 END + CASE WHEN try_new IS NULL THEN 0 ELSE 1 END
-                                + CASE WHEN recommend IS NULL THEN 0 ELSE 1 END, 0),
-                   aov * (order_count / CASE WHEN tenure_days / {DaysPerYear} > 1 THEN tenure_days / {DaysPerYear} ELSE 1 END) * CAST(@lifespan_years AS {real}),
-                   COALESCE(last_order_at < @churn_cutoff, FALSE)
+                                + CASE WHEN recommend IS NULL THEN 0 ELSE 1 END, 0) AS loyalty_score,
+                   aov * (order_count / CASE WHEN tenure_days / {DaysPerYear} > 1 THEN tenure_days / {DaysPerYear} ELSE 1 END) * CAST({lifespanYears} AS {real}) AS clv_minor,
+                   COALESCE(last_order_at < {churnCutoff}, FALSE) AS churned
             FROM (
                 SELECT c.id AS customer_id, COALESCE(o.order_count, 0) AS order_count, o.first_order_at, o.last_order_at, o.recency_days,
                        COALESCE(o.frequency, 0) AS frequency, COALESCE(o.monetary, 0) AS monetary,
                        CAST(o.net_all AS {real}) / o.order_count AS aov,
-                       {WholeDays(postgres, "@now", "COALESCE(o.first_order_at, c.signed_up_at)")} AS tenure_days,
+                       {WholeDays(postgres, now, "COALESCE(o.first_order_at, c.signed_up_at)")} AS tenure_days,
                        r.score AS r_score,
                        {WindowScore("frequency", "f", settings.FrequencyThresholdValues())} AS f_score,
                        {WindowScore("monetary", "m", monetaryThresholds)} AS m_score,
                        a.nps_last, a.ces_last, a.csat_avg, a.buy_again, a.try_new, a.recommend
                 FROM customers AS c
-                LEFT JOIN refresh_orders AS o ON o.customer_id = c.id
-                LEFT JOIN r ON r.value = o.recency_days
-                LEFT JOIN f ON f.value = o.frequency
-                LEFT JOIN m ON m.value = o.monetary
-                LEFT JOIN refresh_answers AS a ON a.customer_id = c.id
+                LEFT JOIN {orders} AS o ON o.customer_id = c.id
+                LEFT JOIN {r} AS r ON r.value = o.recency_days
+                LEFT JOIN {f} AS f ON f.value = o.frequency
+                LEFT JOIN {m} AS m ON m.value = o.monetary
+                LEFT JOIN {answers} AS a ON a.customer_id = c.id
+                WHERE {customers}
             ) AS b
             """;
     }
