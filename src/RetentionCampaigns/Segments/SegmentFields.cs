@@ -31,7 +31,7 @@ public static class SegmentFields
     // Marketing consent is kept on the customer's row (SegmentQuery.MarketingConsent); other purposes are looked up.
     static SegmentField Consent(string purpose) => Same($"consent.{purpose}", FieldType.Text,
         purpose == "email_marketing"
-            ? $"COALESCE({SegmentQuery.MarketingConsent}, 'none')"
+            ? SegmentQuery.MarketingConsent
             : $"COALESCE((SELECT e.status FROM consent_events AS e WHERE e.customer_id = c.id AND e.purpose = '{purpose}' ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 'none')",
         ValueSet.Of(ConsentStates));
 

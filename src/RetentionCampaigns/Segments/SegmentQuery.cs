@@ -17,14 +17,14 @@ public sealed class SegmentQuery
     const string From = "FROM customers AS c LEFT JOIN customer_metrics AS m ON m.customer_id = c.id";
 
     /// <summary>
-    /// The customer's current marketing consent: the latest email_marketing event's status, kept on the customer's row
-    /// by the database (migration 0027) so that a query tests a column rather than looking the event up.
+    /// The customer's current marketing consent: the latest email_marketing event's status ('none' without one), kept
+    /// on the customer's row by the database (migration 0027) so that a query tests a column rather than looking the
+    /// event up.
     /// </summary>
     public const string MarketingConsent = "c.marketing_consent";
 
-    static string NotObjected(bool postgres) => postgres
-        ? "NOT COALESCE(c.marketing_consent = 'withdrawn' AND c.marketing_objection, FALSE)"
-        : "NOT COALESCE(c.marketing_consent = 'withdrawn' AND c.marketing_objection = 1, 0)";
+    /// <summary>Whether the latest marketing-consent event withdrew it with an objection, kept beside it.</summary>
+    static string NotObjected(bool postgres) => postgres ? "NOT c.marketing_objected" : "c.marketing_objected = 0";
 
     readonly bool postgres;
     readonly DateTime now;

@@ -18,26 +18,26 @@ public sealed class MarketingConsentColumnTests
         await using var db = database.CreateContext();
         await new DatabaseMigrator(db, NullLogger<DatabaseMigrator>.Instance).MigrateAsync();
         var (anna, ben) = (await AddCustomerAsync(db, "anna"), await AddCustomerAsync(db, "ben"));
-        Assert.Equal((null, null), await ColumnsAsync(db, anna));
+        Assert.Equal(("none", false), await ColumnsAsync(db, anna));
 
         await AddEventAsync(db, anna, "email_marketing", "granted", false, "2026-03-01 10:00:00");
         Assert.Equal(("granted", false), await ColumnsAsync(db, anna));
         // Recorded later but happened earlier (an import of old history): the current state does not change.
         await AddEventAsync(db, anna, "email_marketing", "withdrawn", true, "2026-01-01 10:00:00");
         Assert.Equal(("granted", false), await ColumnsAsync(db, anna));
-        // Another purpose leaves marketing alone.
+        // An objection counts only while its withdrawal is the latest event. Another purpose leaves marketing alone.
         await AddEventAsync(db, anna, "tracking", "withdrawn", false, "2026-04-01 10:00:00");
         Assert.Equal(("granted", false), await ColumnsAsync(db, anna));
         // The same moment: the later-recorded event wins, as in the consent ledger.
         var objection = await AddEventAsync(db, anna, "email_marketing", "withdrawn", true, "2026-03-01 10:00:00");
         Assert.Equal(("withdrawn", true), await ColumnsAsync(db, anna));
-        Assert.Equal((null, null), await ColumnsAsync(db, ben));
+        Assert.Equal(("none", false), await ColumnsAsync(db, ben));
 
         // Deleting the latest event falls back to the one before; deleting all leaves none.
         await db.Database.ExecuteSqlRawAsync("DELETE FROM consent_events WHERE id = {0}", objection);
         Assert.Equal(("granted", false), await ColumnsAsync(db, anna));
         await db.Database.ExecuteSqlRawAsync("DELETE FROM consent_events WHERE customer_id = {0}", anna);
-        Assert.Equal((null, null), await ColumnsAsync(db, anna));
+        Assert.Equal(("none", false), await ColumnsAsync(db, anna));
 
         // Many events in one statement (an import): each customer ends on its own latest.
         var import = $"""
@@ -64,12 +64,12 @@ public sealed class MarketingConsentColumnTests
             ? """
               DROP TRIGGER consent_events_inserted ON consent_events; DROP TRIGGER consent_events_updated ON consent_events;
               DROP TRIGGER consent_events_deleted ON consent_events; DROP FUNCTION customers_follow_marketing_consent();
-              ALTER TABLE customers DROP COLUMN marketing_consent, DROP COLUMN marketing_objection;
+              ALTER TABLE customers DROP COLUMN marketing_consent, DROP COLUMN marketing_objected;
               DELETE FROM schema_migrations WHERE version >= 27;
               """
             : """
               DROP TRIGGER consent_events_inserted; DROP TRIGGER consent_events_updated; DROP TRIGGER consent_events_deleted;
-              ALTER TABLE customers DROP COLUMN marketing_consent; ALTER TABLE customers DROP COLUMN marketing_objection;
+              ALTER TABLE customers DROP COLUMN marketing_consent; ALTER TABLE customers DROP COLUMN marketing_objected;
               DELETE FROM schema_migrations WHERE version >= 27;
               """);
         var (anna, ben, cleo) = (await AddCustomerAsync(db, "anna"), await AddCustomerAsync(db, "ben"), await AddCustomerAsync(db, "cleo"));
@@ -81,7 +81,7 @@ public sealed class MarketingConsentColumnTests
         await migrator.MigrateAsync();
         Assert.Equal(("granted", false), await ColumnsAsync(db, anna));
         Assert.Equal(("withdrawn", true), await ColumnsAsync(db, ben));
-        Assert.Equal((null, null), await ColumnsAsync(db, cleo));
+        Assert.Equal(("none", false), await ColumnsAsync(db, cleo));
     }
 
     static string False(DatabaseProvider store) => store == DatabaseProvider.Postgres ? "false" : "0";
@@ -112,16 +112,17 @@ public sealed class MarketingConsentColumnTests
         return consent.Id;
     }
 
-    static async Task<(string? Status, bool? Objection)> ColumnsAsync(RetentionDb db, long customerId)
+    /// <returns>The current status ("none" without events) and whether it is a withdrawal with an objection.</returns>
+    static async Task<(string Status, bool Objected)> ColumnsAsync(RetentionDb db, long customerId)
     {
         var connection = db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync();
         try
         {
-            await using var command = connection.Command("SELECT marketing_consent, marketing_objection FROM customers WHERE id = @id", parameters: [("@id", customerId)]);
+            await using var command = connection.Command("SELECT marketing_consent, marketing_objected FROM customers WHERE id = @id", parameters: [("@id", customerId)]);
             await using var reader = await command.ExecuteReaderAsync();
             Assert.True(await reader.ReadAsync());
-            return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : Convert.ToBoolean(reader.GetValue(1)));
+            return (reader.GetString(0), Convert.ToBoolean(reader.GetValue(1)));
         }
         finally { await db.Database.CloseConnectionAsync(); }
     }
