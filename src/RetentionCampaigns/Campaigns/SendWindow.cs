@@ -20,7 +20,7 @@ public sealed class SendWindow(IMailTransport transport)
     public const int JobsAtOnce = 2;
 
     public int Size => transport.MaxInFlight;
-    public int ChunkSize => Math.Max(1, Size / 2);
+    public int ChunkSize => Math.Max(1, Size / JobsAtOnce);
 
     /// <summary>
     /// Admits a send job when fewer than <see cref="JobsAtOnce"/> are sending on this node. The node's send workers are

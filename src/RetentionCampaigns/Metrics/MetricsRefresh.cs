@@ -75,7 +75,8 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
                     [("@now", now), ("@churn_cutoff", now.AddDays(-settings.ChurnAfterDays)), ("@lifespan_years", lifespan)], ct);
             // The table was rewritten whole: fresh statistics keep segment queries on good plans.
             await connection.ExecuteAsync("ANALYZE customer_metrics", transaction, ct: ct);
-            await connection.ExecuteAsync(postgres ? DropWorkTables : "DROP TABLE refresh_orders; DROP TABLE refresh_answers", transaction, ct: ct);
+            // PostgreSQL's work tables go in the finally block below, whatever happened.
+            if (!postgres) await connection.ExecuteAsync("DROP TABLE refresh_orders; DROP TABLE refresh_answers", transaction, ct: ct);
 
             var duration = watch.ElapsedMilliseconds;
             db.MetricsRuns.Add(new MetricsRun { EvaluatedAt = now, StartedAt = startedAt, DurationMs = duration, Customers = customers, AverageLifespanYears = lifespan });

@@ -23,8 +23,9 @@ public sealed class SegmentQuery
     /// </summary>
     public const string MarketingConsent = "c.marketing_consent";
 
-    /// <summary>Whether the latest marketing-consent event withdrew it with an objection, kept beside it.</summary>
-    static string NotObjected(bool postgres) => postgres ? "NOT c.marketing_objected" : "c.marketing_objected = 0";
+    /// <summary>Whether the latest marketing-consent event withdrew it with an objection, kept beside it (a boolean on
+    /// PostgreSQL, 0 or 1 on SQLite: NOT reads both).</summary>
+    const string NotObjected = "NOT c.marketing_objected";
 
     readonly bool postgres;
     readonly DateTime now;
@@ -36,7 +37,7 @@ public sealed class SegmentQuery
     {
         this.postgres = postgres;
         this.now = now;
-        Where = $"({Compile(rule)}) AND {NotObjected(postgres)}";
+        Where = $"({Compile(rule)}) AND {NotObjected}";
     }
 
     // Under AND and OR a NULL (a missing value) already excludes the customer just as FALSE would, so conditions
@@ -104,7 +105,7 @@ public sealed class SegmentQuery
         try
         {
             await using var command = connection.Command(
-                $"SELECT c.id, c.external_id, c.tags, c.attributes, CASE WHEN {NotObjected(postgres)} THEN 0 ELSE 1 END, {select} {From}"
+                $"SELECT c.id, c.external_id, c.tags, c.attributes, CASE WHEN {NotObjected} THEN 0 ELSE 1 END, {select} {From}"
                 + (externalId is null ? "" : " WHERE c.external_id = @id"),
                 parameters: externalId is null ? null : [("@id", externalId)]);
             var facts = new List<CustomerFacts>();

@@ -69,6 +69,7 @@ public sealed class MarketingConsentColumnTests
               """
             : """
               DROP TRIGGER consent_events_inserted; DROP TRIGGER consent_events_updated; DROP TRIGGER consent_events_deleted;
+              DROP VIEW customer_marketing_consent;
               ALTER TABLE customers DROP COLUMN marketing_consent; ALTER TABLE customers DROP COLUMN marketing_objected;
               DELETE FROM schema_migrations WHERE version >= 27;
               """);

@@ -5,38 +5,33 @@
 ALTER TABLE customers ADD COLUMN marketing_consent TEXT NOT NULL DEFAULT 'none';
 ALTER TABLE customers ADD COLUMN marketing_objected INTEGER NOT NULL DEFAULT 0;
 
+-- What the columns must hold, from the events: the one definition the triggers and the backfill below share.
+CREATE VIEW customer_marketing_consent AS
+SELECT c.id AS customer_id, COALESCE(e.status, 'none') AS status, COALESCE(e.status = 'withdrawn' AND e.objection, 0) AS objected
+FROM customers AS c
+LEFT JOIN consent_events AS e ON e.id = (SELECT l.id FROM consent_events AS l WHERE l.customer_id = c.id AND l.purpose = 'email_marketing'
+                                         ORDER BY l.occurred_at DESC, l.id DESC LIMIT 1);
+
 CREATE TRIGGER consent_events_inserted AFTER INSERT ON consent_events WHEN NEW.purpose = 'email_marketing'
 BEGIN
-    UPDATE customers SET
-        marketing_consent = COALESCE((SELECT e.status FROM consent_events AS e WHERE e.customer_id = NEW.customer_id AND e.purpose = 'email_marketing'
-                                      ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 'none'),
-        marketing_objected = COALESCE((SELECT e.status = 'withdrawn' AND e.objection FROM consent_events AS e WHERE e.customer_id = NEW.customer_id AND e.purpose = 'email_marketing'
-                                       ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 0)
+    UPDATE customers SET (marketing_consent, marketing_objected) =
+        (SELECT status, objected FROM customer_marketing_consent WHERE customer_id = customers.id)
     WHERE id = NEW.customer_id;
 END;
 
 CREATE TRIGGER consent_events_updated AFTER UPDATE ON consent_events WHEN NEW.purpose = 'email_marketing' OR OLD.purpose = 'email_marketing'
 BEGIN
-    UPDATE customers SET
-        marketing_consent = COALESCE((SELECT e.status FROM consent_events AS e WHERE e.customer_id = customers.id AND e.purpose = 'email_marketing'
-                                      ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 'none'),
-        marketing_objected = COALESCE((SELECT e.status = 'withdrawn' AND e.objection FROM consent_events AS e WHERE e.customer_id = customers.id AND e.purpose = 'email_marketing'
-                                       ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 0)
+    UPDATE customers SET (marketing_consent, marketing_objected) =
+        (SELECT status, objected FROM customer_marketing_consent WHERE customer_id = customers.id)
     WHERE id IN (NEW.customer_id, OLD.customer_id);
 END;
 
 CREATE TRIGGER consent_events_deleted AFTER DELETE ON consent_events WHEN OLD.purpose = 'email_marketing'
 BEGIN
-    UPDATE customers SET
-        marketing_consent = COALESCE((SELECT e.status FROM consent_events AS e WHERE e.customer_id = OLD.customer_id AND e.purpose = 'email_marketing'
-                                      ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 'none'),
-        marketing_objected = COALESCE((SELECT e.status = 'withdrawn' AND e.objection FROM consent_events AS e WHERE e.customer_id = OLD.customer_id AND e.purpose = 'email_marketing'
-                                       ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 0)
+    UPDATE customers SET (marketing_consent, marketing_objected) =
+        (SELECT status, objected FROM customer_marketing_consent WHERE customer_id = customers.id)
     WHERE id = OLD.customer_id;
 END;
 
-UPDATE customers SET
-    marketing_consent = COALESCE((SELECT e.status FROM consent_events AS e WHERE e.customer_id = customers.id AND e.purpose = 'email_marketing'
-                                      ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 'none'),
-        marketing_objected = COALESCE((SELECT e.status = 'withdrawn' AND e.objection FROM consent_events AS e WHERE e.customer_id = customers.id AND e.purpose = 'email_marketing'
-                                       ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), 0);
+UPDATE customers SET (marketing_consent, marketing_objected) =
+    (SELECT status, objected FROM customer_marketing_consent WHERE customer_id = customers.id);
