@@ -45,7 +45,8 @@ results=$(mktemp -d)
 dotnet build RetentionCampaigns.sln -c Release -nologo -v quiet -maxcpucount:2 || { echo "0 passed, 1 failed"; exit 1; }
 status=0
 for project in tests/*.Tests/*.csproj; do
-  dotnet test "$project" -c Release --no-build --logger "trx;LogFilePrefix=$(basename "$project" .csproj)" \
+  # --blame: should a test host die (a native crash has no managed exception), the output names the test it was running.
+  dotnet test "$project" -c Release --no-build --blame --logger "trx;LogFilePrefix=$(basename "$project" .csproj)" \
     --results-directory "$results" || status=1
 done
 

@@ -168,7 +168,7 @@ public sealed class JobStore : IDisposable
         return new JobStore
         {
             sqliteFile = file,
-            Storage = new SQLiteStorage(file, new SQLiteStorageOptions
+            Storage = new SQLiteStorage(Connections(file), new SQLiteStorageOptions
             {
                 QueuePollInterval = options.QueuePollInterval,
                 // No sliding timeout here: a job running longer than this would be started a second time. Every job
@@ -177,6 +177,16 @@ public sealed class JobStore : IDisposable
             }),
         };
     }
+
+    /// <summary>
+    /// The SQLite store's connections, serialized (FULLMUTEX). The package opens them NOMUTEX, but a distributed lock
+    /// held past a fifth of its lifetime (6 s) renews itself from a timer on its owner's connection while the owner
+    /// goes on using it: two threads in one native connection, which crashed the process (SIGSEGV, no managed
+    /// exception; Hangfire.Storage.SQLite issue 79, reproduced here in under a second with a short lock lifetime).
+    /// </summary>
+    internal static SQLiteDbConnectionFactory Connections(string file) => new(() =>
+        new SQLite.SQLiteConnection(file, SQLite.SQLiteOpenFlags.ReadWrite | SQLite.SQLiteOpenFlags.Create | SQLite.SQLiteOpenFlags.FullMutex,
+            storeDateTimeAsTicks: true) { BusyTimeout = TimeSpan.FromSeconds(10) });
 
     /// <summary>
     /// The process that runs jobs, before it takes any. SQLite: it takes the file's lock (a second process on the

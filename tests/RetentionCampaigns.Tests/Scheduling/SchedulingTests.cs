@@ -183,4 +183,39 @@ public sealed class SchedulingTests
         // The hour Berlin repeats in autumn: a job fired in the second 02:30 still belongs to the first.
         Assert.Equal(autumn[1], daily.Latest(autumn[1].AddHours(1), berlin));
     }
+
+    [Fact]
+    public void TheEmbeddedJobStoreSurvivesALockRenewingItselfWhileItsOwnerWorks()
+    {
+        // A lock renews itself from a timer every fifth of its lifetime, on the connection its owner goes on using.
+        // With the package's own NOMUTEX connections this killed the process within a second (SIGSEGV); a lifetime of
+        // 50 ms renews every 10 ms, so 2 s under locks meet the timer hundreds of times.
+        var file = Path.Combine(Path.GetTempPath(), $"rc-jobstore-{Guid.NewGuid():N}.db");
+        try
+        {
+            var storage = new Hangfire.Storage.SQLite.SQLiteStorage(JobStore.Connections(file),
+                new Hangfire.Storage.SQLite.SQLiteStorageOptions { DistributedLockLifetime = TimeSpan.FromMilliseconds(50) });
+            var written = 0;
+            var until = DateTime.UtcNow.AddSeconds(2);
+            while (DateTime.UtcNow < until)
+            {
+                using var connection = storage.GetConnection();
+                using (connection.AcquireDistributedLock("renewing", TimeSpan.FromSeconds(5)))
+                {
+                    for (var i = 0; i < 50; i++)
+                    {
+                        using var transaction = connection.CreateWriteTransaction();
+                        transaction.SetRangeInHash("progress", [new("written", (++written).ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+                        transaction.Commit();
+                        Assert.Equal(written.ToString(System.Globalization.CultureInfo.InvariantCulture), connection.GetAllEntriesFromHash("progress")["written"]);
+                    }
+                }
+            }
+            storage.Dispose();
+        }
+        finally
+        {
+            foreach (var path in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(file) + "*")) File.Delete(path);
+        }
+    }
 }
