@@ -1,7 +1,5 @@
 using RetentionCampaigns.Data;
 using System.Text.Json;
-using Deque.AxeCore.Commons;
-using Deque.AxeCore.Playwright;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Playwright;
 using RetentionCampaigns.Tests.Harness;
@@ -190,6 +188,18 @@ public sealed class BrowserTests(ChromiumFixture chromium)
         await Assertions.Expect(page.Locator("main")).ToContainTextAsync("Too many attempts");
     }
 
+    [Fact]
+    public async Task TheAccessibilityCheckFindsAnImageWithoutAlternativeTextAndAnUnlabelledField()
+    {
+        // The check the page tests rely on, against a page known to be wrong: a check that finds nothing fails here.
+        await using var context = await chromium.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.SetContentAsync("""<html lang="en"><head><title>t</title></head><body><main><h1>t</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><input type="text"></main></body></html>""");
+        var found = await Accessibility.SeriousViolationsAsync(page);
+        Assert.Contains(found, v => v.StartsWith("image-alt (critical)", StringComparison.Ordinal));
+        Assert.Contains(found, v => v.StartsWith("label (critical)", StringComparison.Ordinal));
+    }
+
     [Theory, ClassData(typeof(StoresAndLanguages))]
     public async Task EveryPageHasNoSeriousOrCriticalAccessibilityViolation(DatabaseProvider store, string locale)
     {
@@ -208,9 +218,7 @@ public sealed class BrowserTests(ChromiumFixture chromium)
         {
             var response = await on.GotoAsync(shop.BaseUrl + path);
             Assert.True(response!.Ok, $"{path}: {response.Status}");
-            var result = await on.RunAxe();
-            problems.AddRange(result.Violations.Where(v => v.Impact is "serious" or "critical")
-                .Select(v => $"{path}: {v.Id} ({v.Impact}) {v.Help}: {string.Join(" | ", v.Nodes.Select(n => n.Html))}"));
+            problems.AddRange((await Accessibility.SeriousViolationsAsync(on)).Select(v => $"{path}: {v}"));
         }
     }
 
@@ -236,8 +244,7 @@ public sealed class BrowserTests(ChromiumFixture chromium)
         await Assertions.Expect(rejected).ToContainTextAsync("email");
         await Assertions.Expect(rejected.Locator("td").Nth(0)).ToHaveTextAsync("3");
         await Assertions.Expect(rejected.Locator("td").Nth(1)).ToHaveTextAsync("email");
-        var axe = await page.RunAxe();
-        Assert.DoesNotContain(axe.Violations, v => v.Impact is "serious" or "critical");
+        Assert.Empty(await Accessibility.SeriousViolationsAsync(page));
 
         await page.ClickAsync("nav a[href='/imports']");
         await Assertions.Expect(page.Locator("main table tbody tr")).ToHaveCountAsync(1);
