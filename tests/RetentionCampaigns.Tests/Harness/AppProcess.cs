@@ -32,6 +32,9 @@ public sealed class AppProcess : IAsyncDisposable
         Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
     }
 
+    /// <summary>The API key the <see cref="Api"/> client sends from now on.</summary>
+    public void UseApiKey(string apiKey) => Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+
     static string AppDll => Path.Combine(AppContext.BaseDirectory, "RetentionCampaigns.dll");
 
     /// <summary>Configuration for one app on a database: provider and connection, plus anything else (Mail:*, Scheduling:*).</summary>
