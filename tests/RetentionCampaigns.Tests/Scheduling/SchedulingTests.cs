@@ -193,7 +193,7 @@ public sealed class SchedulingTests
         var file = Path.Combine(Path.GetTempPath(), $"rc-jobstore-{Guid.NewGuid():N}.db");
         try
         {
-            var storage = new Hangfire.Storage.SQLite.SQLiteStorage(JobStore.Connections(file),
+            using var storage = new Hangfire.Storage.SQLite.SQLiteStorage(JobStore.Connections(file),
                 new Hangfire.Storage.SQLite.SQLiteStorageOptions { DistributedLockLifetime = TimeSpan.FromMilliseconds(50) });
             var written = 0;
             var until = DateTime.UtcNow.AddSeconds(2);
@@ -211,7 +211,6 @@ public sealed class SchedulingTests
                     }
                 }
             }
-            storage.Dispose();
         }
         finally
         {
