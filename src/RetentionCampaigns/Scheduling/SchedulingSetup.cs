@@ -174,6 +174,12 @@ public sealed class JobStore : IDisposable
                 // No sliding timeout here: a job running longer than this would be started a second time. Every job
                 // of ours hands on long before; a killed process's jobs are handed back at start instead (TakeOwnership).
                 InvisibilityTimeout = TimeSpan.FromMinutes(30),
+                // A lock held past a fifth of its lifetime renews itself from a timer on its owner's connection, and
+                // that timer may still run after the lock is released (the package says so): on a connection being
+                // closed, that is a use after free in native code. Our locks are held for milliseconds (scheduler
+                // passes) or seconds (the bounce poll), so at 10 minutes the timer never fires; a lock left behind by a
+                // killed process is dropped at start instead (TakeOwnership), not waited out.
+                DistributedLockLifetime = TimeSpan.FromMinutes(10),
             }),
         };
     }
@@ -206,25 +212,25 @@ public sealed class JobStore : IDisposable
                 $"Another process runs the scheduler on '{sqliteFile}'. The SQLite store serves one node only (a second one would run jobs twice): " +
                 "stop the other process, or use PostgreSQL for several nodes (Database__Provider=Postgres).");
         }
-        RequeueFetchedJobs(sqliteFile);
+        ForgetDeadOwnersWork(sqliteFile);
     }
 
     /// <summary>
-    /// Jobs fetched by a process that was killed would wait out the invisibility timeout; with one process per file,
-    /// whatever is fetched when the owner starts belongs to a dead one.
+    /// With one process per file, whatever is fetched or locked when the owner starts belongs to a dead one: its jobs
+    /// would wait out the invisibility timeout and its locks their lifetime (10 minutes without the schedulers).
     /// </summary>
-    static void RequeueFetchedJobs(string file)
+    static void ForgetDeadOwnersWork(string file)
     {
         if (!File.Exists(file)) return;
         using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False");
         connection.Open();
         using var exists = connection.CreateCommand();
-        exists.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'JobQueue'";
-        if (Convert.ToInt64(exists.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0) return;
-        using var requeue = connection.CreateCommand();
+        exists.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('JobQueue', 'DistributedLock')";
+        if (Convert.ToInt64(exists.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) < 2) return;
+        using var forget = connection.CreateCommand();
         // sqlite-net stores DateTime as ticks: 0 is long before any timeout.
-        requeue.CommandText = "UPDATE JobQueue SET FetchedAt = 0";
-        requeue.ExecuteNonQuery();
+        forget.CommandText = "UPDATE JobQueue SET FetchedAt = 0; DELETE FROM DistributedLock";
+        forget.ExecuteNonQuery();
     }
 
     /// <summary>This process runs no more jobs (it stopped): another may take the SQLite store.</summary>
@@ -234,8 +240,15 @@ public sealed class JobStore : IDisposable
         ownerLock = null;
     }
 
+    /// <summary>True from the servers' start until they stopped; false again only if they stopped in the host's time.</summary>
+    internal bool ServersRunning { get; set; }
+
     public void Dispose()
     {
+        // Servers that did not stop in time may still be at work on the store: closing the SQLite connections under
+        // them would be a use after free in native code, and letting another process in would run jobs twice. The
+        // process is ending; the OS closes the files and releases the lock.
+        if (ServersRunning) return;
         (Storage as IDisposable)?.Dispose();
         ReleaseOwnership();
     }
@@ -267,6 +280,7 @@ sealed class SchedulerHost(IServiceProvider services, SchedulingOptions options,
             await scope.ServiceProvider.GetRequiredService<CampaignSchedules>().EnsureAllAsync(ct);
         }
         var activator = new AspNetCoreJobActivator(services.GetRequiredService<IServiceScopeFactory>());
+        store.ServersRunning = true;
         server = new BackgroundJobServer(ServerOptions(status.ServerName, activator, Math.Max(1, options.MaxConcurrentJobs), EnqueuedState.DefaultQueue), store.Storage);
         // Send jobs wait in a queue of their own for this node's send workers, only as many as fill its window: a
         // node whose window is full has no idle worker, so the successor a job hands on to goes to a node with room.
@@ -303,10 +317,15 @@ sealed class SchedulerHost(IServiceProvider services, SchedulingOptions options,
         foreach (var each in running) each.SendStop();
         foreach (var each in running)
         {
+            // Cancelled when the host's shutdown time is up: the servers are left running, and the store open.
             await each.WaitForShutdownAsync(ct);
             each.Dispose();
         }
-        store?.ReleaseOwnership();
+        if (store is not null)
+        {
+            store.ServersRunning = false;
+            store.ReleaseOwnership();
+        }
         if (logging is not null) HangfireLogging.Forget(logging);
     }
 }

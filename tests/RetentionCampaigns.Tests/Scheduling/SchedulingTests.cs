@@ -189,11 +189,15 @@ public sealed class SchedulingTests
     {
         // A lock renews itself from a timer every fifth of its lifetime, on the connection its owner goes on using.
         // With the package's own NOMUTEX connections this killed the process within a second (SIGSEGV); a lifetime of
-        // 50 ms renews every 10 ms, so 2 s under locks meet the timer hundreds of times.
+        // 50 ms renews every 10 ms, so 2 s under locks meet the timer hundreds of times. (The app's locks live 10
+        // minutes and never renew; this proves the connections are safe if one does.)
         var file = Path.Combine(Path.GetTempPath(), $"rc-jobstore-{Guid.NewGuid():N}.db");
         try
         {
-            using var storage = new Hangfire.Storage.SQLite.SQLiteStorage(JobStore.Connections(file),
+            // Not disposed: a renewal may still run after its lock is released, and disposing the storage would close
+            // its connection under it, a use after free in native code (the likely cause of a CI run's test host dying
+            // in libc 4 s after this test). The app's locks never renew, and it never closes a store a server uses.
+            var storage = new Hangfire.Storage.SQLite.SQLiteStorage(JobStore.Connections(file),
                 new Hangfire.Storage.SQLite.SQLiteStorageOptions { DistributedLockLifetime = TimeSpan.FromMilliseconds(50) });
             var written = 0;
             var until = DateTime.UtcNow.AddSeconds(2);
@@ -211,6 +215,46 @@ public sealed class SchedulingTests
                     }
                 }
             }
+        }
+        finally
+        {
+            foreach (var path in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(file) + "*")) File.Delete(path);
+        }
+    }
+    [Fact]
+    public void ALockLeftByAKilledProcessIsDroppedWhenTheNextOneTakesTheEmbeddedStore()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"rc-jobstore-{Guid.NewGuid():N}.db");
+        try
+        {
+            // Taken and never released, as by a process killed during a scheduler pass (its connection stays open
+            // here, and its lock would live 10 minutes).
+            var killed = JobStore.Sqlite(file, new SchedulingOptions()).Storage.GetConnection();
+            killed.AcquireDistributedLock("recurring-jobs:lock", TimeSpan.FromSeconds(1));
+            using var next = JobStore.Sqlite(file, new SchedulingOptions());
+            next.TakeOwnership();
+            using var connection = next.Storage.GetConnection();
+            using (connection.AcquireDistributedLock("recurring-jobs:lock", TimeSpan.FromSeconds(1))) { }
+        }
+        finally
+        {
+            foreach (var path in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(file) + "*")) File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void AStoreWhoseServersDidNotStopInTimeIsNotClosedUnderThem()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"rc-jobstore-{Guid.NewGuid():N}.db");
+        try
+        {
+            var store = JobStore.Sqlite(file, new SchedulingOptions());
+            store.ServersRunning = true;
+            store.Dispose();
+            using (var connection = store.Storage.GetConnection()) Assert.Empty(connection.GetRecurringJobs());
+            store.ServersRunning = false;
+            store.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => store.Storage.GetConnection());
         }
         finally
         {
