@@ -76,7 +76,19 @@ public sealed class BrowserShop : IAsyncDisposable
         await page.FillAsync("input[name=Email]", email);
         await page.FillAsync("input[name=Password]", password);
         await page.ClickAsync("main button[type=submit]");
-        await page.WaitForURLAsync(BaseUrl + "/");
+        try
+        {
+            // Commit, not load: a CI run timed out waiting for the dashboard's load event after its network had gone
+            // idle (Playwright logged "NetworkIdle event fired"); the next steps wait for what they need themselves.
+            await page.WaitForURLAsync(BaseUrl + "/", new() { WaitUntil = WaitUntilState.Commit });
+            await Assertions.Expect(page.Locator("main h1")).ToBeVisibleAsync();
+        }
+        catch (Exception timeout) when (timeout is TimeoutException or PlaywrightException)
+        {
+            // Where the browser stayed and what it and the app said: a bare timeout tells nothing of why.
+            var shown = page.Url.StartsWith(BaseUrl, StringComparison.Ordinal) ? await page.Locator("main").InnerTextAsync(new() { Timeout = 5_000 }) : "";
+            throw new TimeoutException($"{email} was not signed in: the browser is on {page.Url}, showing:\n{shown}\napp output:\n{App.Output}", timeout);
+        }
         return page;
     }
 
