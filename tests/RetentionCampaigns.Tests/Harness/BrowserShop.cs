@@ -63,6 +63,13 @@ public sealed class BrowserShop : IAsyncDisposable
         return new BrowserShop(database, app);
     }
 
+    /// <summary>
+    /// Waiting for a URL up to its commit, not its load event: a CI run timed out waiting for the dashboard's load
+    /// event after its network had gone idle (Playwright logged "NetworkIdle event fired"). What follows a wait for a
+    /// URL is a locator's assertion or action, which waits for what it needs itself.
+    /// </summary>
+    public static readonly PageWaitForURLOptions Committed = new() { WaitUntil = WaitUntilState.Commit };
+
     /// <summary>Creates the person and signs them in through the sign-in form; the page is on the dashboard.</summary>
     public async Task<IPage> SignInAsync(IBrowser browser, string email, string role, string locale)
     {
@@ -78,9 +85,7 @@ public sealed class BrowserShop : IAsyncDisposable
         await page.ClickAsync("main button[type=submit]");
         try
         {
-            // Commit, not load: a CI run timed out waiting for the dashboard's load event after its network had gone
-            // idle (Playwright logged "NetworkIdle event fired"); the next steps wait for what they need themselves.
-            await page.WaitForURLAsync(BaseUrl + "/", new() { WaitUntil = WaitUntilState.Commit });
+            await page.WaitForURLAsync(BaseUrl + "/", Committed);
             await Assertions.Expect(page.Locator("main h1")).ToBeVisibleAsync();
         }
         catch (Exception timeout) when (timeout is TimeoutException or PlaywrightException)

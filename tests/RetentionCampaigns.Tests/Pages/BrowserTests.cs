@@ -90,7 +90,7 @@ public sealed class BrowserTests(ChromiumFixture chromium)
         await Assertions.Expect(page.Locator("#explain tbody tr")).ToHaveCountAsync(2);
 
         await page.ClickAsync("button[formaction*='handler=Save']");
-        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/segments/\d+\?saved=true$"));
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/segments/\d+\?saved=true$"), BrowserShop.Committed);
         await Assertions.Expect(page.Locator("[role=status]")).ToContainTextAsync(german ? "Als Version 1 gespeichert." : "Saved as version 1.");
 
         await using var db = shop.Db();
@@ -127,7 +127,7 @@ public sealed class BrowserTests(ChromiumFixture chromium)
         await page.FillAsync("#q", "pe"); // Peter by first name; upper or lower case
         await Assertions.Expect(page.Locator("#results tbody tr")).ToHaveCountAsync(1, new() { Timeout = 10_000 });
         await page.ClickAsync("#results a:has-text('Peter Pohl')");
-        await page.WaitForURLAsync(shop.BaseUrl + "/customers/P2");
+        await page.WaitForURLAsync(shop.BaseUrl + "/customers/P2", BrowserShop.Committed);
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Peter Pohl");
         await Assertions.Expect(page.Locator("main")).ToContainTextAsync("O2");
         await Assertions.Expect(page.Locator(".chips")).ToContainTextAsync("Promoter");
@@ -237,7 +237,7 @@ public sealed class BrowserTests(ChromiumFixture chromium)
         await page.SelectOptionAsync("select[name=Kind]", "customers");
         await page.SetInputFilesAsync("input[type=file]", new FilePayload { Name = "kunden.csv", MimeType = "text/csv", Buffer = System.Text.Encoding.UTF8.GetBytes(csv) });
         await page.ClickAsync("main button[type=submit]");
-        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/imports/\d+$"));
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/imports/\d+$"), BrowserShop.Committed);
         var rejected = page.Locator("#report table tbody tr");
         await Assertions.Expect(rejected).ToHaveCountAsync(1, new() { Timeout = 15_000 });
         // The whole row first: if another error stands there, the failure shows its reason.
@@ -266,7 +266,7 @@ public sealed class BrowserTests(ChromiumFixture chromium)
 
         await page.SelectOptionAsync("select[name=days]", "90");
         await page.ClickAsync("form.period button");
-        await page.WaitForURLAsync(shop.BaseUrl + "/?days=90");
+        await page.WaitForURLAsync(shop.BaseUrl + "/?days=90", BrowserShop.Committed);
 
         // P1 (R and F of its own cell) is one of the customers its grid cell links to.
         await using var db = shop.Db();
@@ -291,7 +291,7 @@ public sealed class BrowserTests(ChromiumFixture chromium)
 
         await page.FillAsync("input[name=Confirmation]", "D1");
         await page.ClickAsync("form[action*='handler=Erase'] button");
-        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/customers/[^/?]+\?erased=true$"));
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/customers/[^/?]+\?erased=true$"), BrowserShop.Committed);
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("(erased)");
         await using (var db = shop.Db())
         {
@@ -317,7 +317,7 @@ public sealed class BrowserTests(ChromiumFixture chromium)
         var plain = await withoutScripts.NewPageAsync();
         await plain.GotoAsync(shop.BaseUrl + "/segments");
         await plain.ClickAsync("tr:has(a:text-is('Promoters')) td >> nth=1 >> a");
-        await plain.WaitForURLAsync(shop.BaseUrl + "/segments?counts=true");
+        await plain.WaitForURLAsync(shop.BaseUrl + "/segments?counts=true", BrowserShop.Committed);
         await Assertions.Expect(plain.Locator("tr:has(a:text-is('Promoters')) td").Nth(1)).ToHaveTextAsync("2");
         await withoutScripts.DisposeAsync();
     }
