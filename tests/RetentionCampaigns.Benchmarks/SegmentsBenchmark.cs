@@ -31,30 +31,32 @@ public static class SegmentsBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         var ok = true;
-        if (!args.Contains("--sqlite-only")) ok &= await PostgresAsync(Option(args, "--customers", 1_000_000), keep: args.Contains("--keep"));
+        if (!args.Contains("--sqlite-only"))
+            ok &= await PostgresAsync(Option(args, "--customers", 1_000_000), keep: args.Contains("--keep"), reuse: OptionText(args, "--reuse"));
         if (!args.Contains("--postgres-only")) ok &= await SqliteAsync(Option(args, "--sqlite-customers", 100_000));
         Console.WriteLine(ok ? "segments: PASS" : "segments: FAIL");
         return ok ? 0 : 1;
     }
 
     /// <param name="keep">Leave the database behind (its name is printed) to look at the queries' plans.</param>
-    static async Task<bool> PostgresAsync(int customers, bool keep)
+    /// <param name="reuse">A database an earlier run kept: measured again as it is, without generating (and kept).</param>
+    static async Task<bool> PostgresAsync(int customers, bool keep, string? reuse)
     {
         var admin = Environment.GetEnvironmentVariable("RC_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres";
-        var database = $"rc_bench_{DateTime.UtcNow:yyyyMMddHHmmss}";
-        await ExecuteAsync(new NpgsqlConnection(admin), $"CREATE DATABASE {database}");
+        var database = reuse ?? $"rc_bench_{DateTime.UtcNow:yyyyMMddHHmmss}";
+        if (reuse is null) await ExecuteAsync(new NpgsqlConnection(admin), $"CREATE DATABASE {database}");
         var connection = new NpgsqlConnectionStringBuilder(admin) { Database = database, CommandTimeout = 3600 }.ConnectionString;
         try
         {
             await using var services = Services("Postgres", connection);
             await MigrateAsync(services);
-            await GeneratePostgresAsync(connection, customers);
+            if (reuse is null) await GeneratePostgresAsync(connection, customers);
             return await MeasureAsync("postgres", services, connection, refreshLimitSeconds: null);
         }
         finally
         {
             NpgsqlConnection.ClearAllPools();
-            if (keep) Console.WriteLine($"segments/postgres: database {database} kept");
+            if (keep || reuse is not null) Console.WriteLine($"segments/postgres: database {database} kept");
             else await ExecuteAsync(new NpgsqlConnection(admin), $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
         }
     }
@@ -164,15 +166,23 @@ public static class SegmentsBenchmark
 
         var errors = new ValidationErrors();
         var rule = SegmentRule.Parse(JsonDocument.Parse(FiveConditions).RootElement, "rule", errors)!;
-        watch.Restart();
-        var query = new SegmentQuery(rule, db.IsPostgres, Now);
-        await db.Database.OpenConnectionAsync();
-        long count;
-        await using (var counting = query.Command(db.Database.GetDbConnection(), "COUNT(*)"))
-            count = Convert.ToInt64(await counting.ExecuteScalarAsync());
-        await db.Database.CloseConnectionAsync();
-        var countSeconds = watch.Elapsed.TotalSeconds;
-        Console.WriteLine($"segments/{store}: five-condition segment count: {countSeconds:F3} s ({count:N0} members; limit 0.5 s)");
+        // The first count after the refresh, then four more as a marketer editing the rule sees them (the builder
+        // counts again on each change); the goal holds for the first.
+        var counts = new List<double>();
+        long count = 0;
+        for (var i = 0; i < 5; i++)
+        {
+            watch.Restart();
+            var query = new SegmentQuery(rule, db.IsPostgres, Now);
+            await db.Database.OpenConnectionAsync();
+            await using (var counting = query.Command(db.Database.GetDbConnection(), "COUNT(*)"))
+                count = Convert.ToInt64(await counting.ExecuteScalarAsync());
+            await db.Database.CloseConnectionAsync();
+            counts.Add(watch.Elapsed.TotalSeconds);
+        }
+        var countSeconds = counts[0];
+        Console.WriteLine($"segments/{store}: five-condition segment count: {countSeconds:F3} s ({count:N0} members; limit 0.5 s); "
+                          + $"the next four {string.Join(", ", counts.Skip(1).Select(c => c.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))} s");
 
         watch.Restart();
         var preview = await SegmentsApi.PreviewAsync(db, rule, Now, default);
