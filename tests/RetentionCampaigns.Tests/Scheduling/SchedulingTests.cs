@@ -191,8 +191,7 @@ public sealed class SchedulingTests
         // With the package's own NOMUTEX connections this killed the process within a second (SIGSEGV); a lifetime of
         // 50 ms renews every 10 ms, so 2 s under locks meet the timer hundreds of times. (The app's locks live 10
         // minutes and never renew; this proves the connections are safe if one does.)
-        var file = Path.Combine(Path.GetTempPath(), $"rc-jobstore-{Guid.NewGuid():N}.db");
-        try
+        InJobStoreFile(file =>
         {
             // Not disposed: a renewal may still run after its lock is released, and disposing the storage would close
             // its connection under it, a use after free in native code (the likely cause of a CI run's test host dying
@@ -215,17 +214,13 @@ public sealed class SchedulingTests
                     }
                 }
             }
-        }
-        finally
-        {
-            foreach (var path in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(file) + "*")) File.Delete(path);
-        }
+        });
     }
+
     [Fact]
     public void ALockLeftByAKilledProcessIsDroppedWhenTheNextOneTakesTheEmbeddedStore()
     {
-        var file = Path.Combine(Path.GetTempPath(), $"rc-jobstore-{Guid.NewGuid():N}.db");
-        try
+        InJobStoreFile(file =>
         {
             // Taken and never released, as by a process killed during a scheduler pass (its connection stays open
             // here, and its lock would live 10 minutes).
@@ -235,18 +230,13 @@ public sealed class SchedulingTests
             next.TakeOwnership();
             using var connection = next.Storage.GetConnection();
             using (connection.AcquireDistributedLock("recurring-jobs:lock", TimeSpan.FromSeconds(1))) { }
-        }
-        finally
-        {
-            foreach (var path in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(file) + "*")) File.Delete(path);
-        }
+        });
     }
 
     [Fact]
     public void AStoreWhoseServersDidNotStopInTimeIsNotClosedUnderThem()
     {
-        var file = Path.Combine(Path.GetTempPath(), $"rc-jobstore-{Guid.NewGuid():N}.db");
-        try
+        InJobStoreFile(file =>
         {
             var store = JobStore.Sqlite(file, new SchedulingOptions());
             store.ServersRunning = true;
@@ -255,6 +245,16 @@ public sealed class SchedulingTests
             store.ServersRunning = false;
             store.Dispose();
             Assert.Throws<ObjectDisposedException>(() => store.Storage.GetConnection());
+        });
+    }
+
+    /// <summary>Runs a test on a job-store file of its own in the temporary directory, removed after with its companions.</summary>
+    static void InJobStoreFile(Action<string> test)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"rc-jobstore-{Guid.NewGuid():N}.db");
+        try
+        {
+            test(file);
         }
         finally
         {
