@@ -217,7 +217,7 @@ public sealed class JobStore : IDisposable
 
     /// <summary>
     /// With one process per file, whatever is fetched or locked when the owner starts belongs to a dead one: its jobs
-    /// would wait out the invisibility timeout and its locks their lifetime (10 minutes without the schedulers).
+    /// would wait out the invisibility timeout and its locks their lifetime (10 minutes in which no schedule would fire).
     /// </summary>
     static void ForgetDeadOwnersWork(string file)
     {
