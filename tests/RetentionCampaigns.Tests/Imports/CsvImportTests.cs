@@ -156,22 +156,15 @@ public sealed class CsvImportTests
     {
         // Each chunk is its own transaction: the third chunk's rows must land after the first's and the second's.
         await using var app = await RetentionApp.StartAsync(store);
-        var dir = Directory.CreateTempSubdirectory("rc-import");
-        var customers = Path.Combine(dir.FullName, "customers.csv");
-        var orders = Path.Combine(dir.FullName, "orders.csv");
-        await File.WriteAllLinesAsync(customers, ["external_id,email", "C1,c1@beispiel.de", "C2,c2@beispiel.de"], Encoding.UTF8);
+        await UploadAsync(app, "customers", Encoding.UTF8.GetBytes("external_id,email\nC1,c1@beispiel.de\nC2,c2@beispiel.de\n"), 201);
         const int rows = CsvImporter.ChunkRows * 2 + 500;
-        await File.WriteAllLinesAsync(orders, ["order_id,customer_id,ordered_at,amount,sku", .. Enumerable.Range(1, rows)
-            .Select(i => $"O{i},C1,2025-01-01T00:00:00Z,1.00,S"), "O1,C2,2025-02-01T00:00:00Z,3.00,S",
-            $"O{CsvImporter.ChunkRows + 1},C2,2025-02-01T00:00:00Z,4.00,S"], Encoding.UTF8);
-
-        await app.ServiceAsync<CsvImporter, ImportReport>(i => i.ImportAsync(ImportKind.Customers, customers, "customers.csv", null, default));
-        var imported = await app.ServiceAsync<CsvImporter, ImportReport>(i => i.ImportAsync(ImportKind.Orders, orders, "orders.csv", null, default));
-        Assert.Equal(("completed", 0L), (imported.Status, imported.RowsRejected));
+        string[] orders = ["order_id,customer_id,ordered_at,amount,sku", .. Enumerable.Range(1, rows).Select(i => $"O{i},C1,2025-01-01T00:00:00Z,1.00,S"),
+            "O1,C2,2025-02-01T00:00:00Z,3.00,S", $"O{CsvImporter.ChunkRows + 1},C2,2025-02-01T00:00:00Z,4.00,S"];
+        var imported = await UploadAsync(app, "orders", Encoding.UTF8.GetBytes(string.Join('\n', orders)), 201);
+        Assert.Equal(("completed", 0), (imported.GetProperty("status").GetString(), imported.GetProperty("rowsRejected").GetInt32()));
         var restated = await app.WithDbAsync(db => db.Orders.Where(o => o.ExternalId == "O1" || o.ExternalId == $"O{CsvImporter.ChunkRows + 1}")
             .OrderBy(o => o.AmountMinor).Select(o => new { o.ExternalId, o.AmountMinor, Customer = o.Customer!.ExternalId }).ToListAsync());
         Assert.Equal([("O1", 300L, "C2"), ($"O{CsvImporter.ChunkRows + 1}", 400L, "C2")], restated.Select(o => (o.ExternalId, o.AmountMinor, o.Customer)));
-        dir.Delete(recursive: true);
     }
 
     sealed class SyncProgress(List<ImportProgress> seen) : IProgress<ImportProgress>
