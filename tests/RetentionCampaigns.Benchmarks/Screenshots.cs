@@ -5,7 +5,8 @@ namespace RetentionCampaigns.Benchmarks;
 
 /// <summary>
 /// The README's screenshots, taken from the demo shop in Debian's Chromium at 1280 px: the dashboard with its trend
-/// and RFM grid, the segment builder with a two-condition rule and its live count, and a customer page.
+/// and RFM grid, the segment builder with a two-condition rule and its live count, and a customer page
+/// (<c>--locale de-DE</c> for the German pages).
 /// </summary>
 public static class Screenshots
 {
@@ -24,7 +25,7 @@ public static class Screenshots
 
             using var playwright = await Playwright.CreateAsync();
             await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"] });
-            var page = await (await browser.NewContextAsync(new() { Locale = "en-GB", ViewportSize = new() { Width = 1280, Height = 900 } })).NewPageAsync();
+            var page = await (await browser.NewContextAsync(new() { Locale = BenchmarkHost.OptionText(args, "--locale") ?? "en-GB", ViewportSize = new() { Width = 1280, Height = 900 } })).NewPageAsync();
             await page.GotoAsync(baseUrl + "/account/sign-in");
             await page.FillAsync("input[name=Email]", email);
             await page.FillAsync("input[name=Password]", password);
