@@ -17,8 +17,8 @@ public sealed class SmtpConnectionException(string message, int? replyCode = nul
 
 /// <summary>
 /// One pooled MailKit client on a socket of our own with Nagle's algorithm off (MailKit's own connect leaves it on:
-/// every command then waits for the peer's delayed ACK, 22 messages/s). MailKit is given a plain .NET stream over
-/// that socket, and the time limits are ours: one deadline per connection, moved on at every write and every reply
+/// every command then waits for the peer's delayed ACK, 22 messages/s). MailKit is given our own stream over that
+/// socket (<see cref="SubmissionStream"/>: one send per step of the transaction), and the time limits are ours: one deadline per connection, moved on at every write and every reply
 /// (MailKit's own socket stream sets up two cancellation sources and a timer for every read and write). Not
 /// thread-safe, as MailKit's client is not: the pool hands it to one sender at a time.
 /// </summary>
@@ -96,7 +96,7 @@ sealed class SubmissionConnection : IAsyncDisposable
         deadline.CancelAfter(options.CommandTimeout);
         try
         {
-            await client.ConnectAsync(new NetworkStream(socket, ownsSocket: false), options.Host, options.Port, security, cancel.Token);
+            await client.ConnectAsync(new SubmissionStream(socket, watch), options.Host, options.Port, security, cancel.Token);
         }
         catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
         {
@@ -247,15 +247,19 @@ sealed class SubmissionConnection : IAsyncDisposable
 }
 
 /// <summary>
-/// Tells whether a message's final dot is out. MailKit passes what it wrote to its protocol logger after the socket
-/// write returned; a CRLF "." CRLF at the end of everything written since the transaction began means the server
-/// has the whole message. The fault tests guard this reading of MailKit's behaviour.
+/// Tells whether a message's final dot is out. MailKit passes what it wrote to its protocol logger once its write
+/// to the stream returned; a CRLF "." CRLF at the end of everything written since the transaction began is the end of
+/// the message. The <see cref="SubmissionStream"/> below may still hold those bytes (or, under TLS, their encrypted
+/// record): then the dot counts as sent when the stream reports everything held sent, so a send that fails leaves the
+/// message a plain retry. The fault tests guard this reading of MailKit's behaviour.
 /// </summary>
 sealed class FinalDotWatch(Action onProgress, Action onFinalDot) : IProtocolLogger
 {
     uint tail; // the last four bytes written, oldest in the high byte
     byte last;
     bool started;
+    bool holding; // the stream holds bytes not yet sent
+    bool dotWritten; // the final dot was written, and may still be held
 
     public bool FinalDotSent { get; private set; }
     public IAuthenticationSecretDetector? AuthenticationSecretDetector { get; set; }
@@ -265,7 +269,18 @@ sealed class FinalDotWatch(Action onProgress, Action onFinalDot) : IProtocolLogg
         tail = 0;
         last = 0;
         started = true;
+        dotWritten = false;
         FinalDotSent = false;
+    }
+
+    /// <summary>The stream holds written bytes back.</summary>
+    public void Held() => holding = true;
+
+    /// <summary>The stream's held bytes all left in sends that returned.</summary>
+    public void AllSent()
+    {
+        holding = false;
+        if (dotWritten) Sent();
     }
 
     public void LogConnect(Uri uri) { }
@@ -282,10 +297,17 @@ sealed class FinalDotWatch(Action onProgress, Action onFinalDot) : IProtocolLogg
         }
         if (last == '\n' && tail == ('\r' << 24 | '\n' << 16 | '.' << 8 | '\r'))
         {
-            FinalDotSent = true;
             started = false;
-            onFinalDot();
+            dotWritten = true;
+            if (!holding) Sent();
         }
+    }
+
+    void Sent()
+    {
+        dotWritten = false;
+        FinalDotSent = true;
+        onFinalDot();
     }
 
     public void LogServer(byte[] buffer, int offset, int count)
