@@ -3,14 +3,18 @@ using RetentionCampaigns.Mail;
 namespace RetentionCampaigns.Campaigns;
 
 /// <summary>
-/// How many deliveries this node may have marked "sending" at once: the transport's in-flight limit (an SMTP
+/// How many deliveries this node may have marked "sending" at once: twice the transport's in-flight limit (an SMTP
 /// pool's connections). A job takes slots before it marks a chunk and gives them back once the outcomes are
-/// written, so a node that dies leaves at most this many deliveries in doubt. Jobs take half the window each, so
-/// one sends while another writes its outcomes.
+/// written, so a node that dies leaves at most this many deliveries in doubt. Each of the two jobs sends chunks as
+/// large as the pool, so one job's chunk fills the pool while the other writes its outcomes and marks its next
+/// chunk; a marked message waits for a free connection at most as long as one chunk takes. (With chunks of half the
+/// pool, the connections idled while both jobs were between chunks, and each message paid for twice the statements:
+/// campaign benchmark on PostgreSQL 60.8-65.6 s with chunks of 4, 56.0-61.7 s with chunks of 8; PostgreSQL's CPU a
+/// message 240-290 µs, then 165-195 µs.)
 /// </summary>
 public sealed class SendWindow(IMailTransport transport)
 {
-    readonly SemaphoreSlim slots = new(transport.MaxInFlight);
+    readonly SemaphoreSlim slots = new(JobsAtOnce * transport.MaxInFlight);
     // One taker at a time: two jobs each holding part of what they need would otherwise wait for each other forever.
     readonly SemaphoreSlim taking = new(1);
 
@@ -19,8 +23,8 @@ public sealed class SendWindow(IMailTransport transport)
     /// <summary>Send jobs one node runs at once: two fill the window (each sends chunks of half of it).</summary>
     public const int JobsAtOnce = 2;
 
-    public int Size => transport.MaxInFlight;
-    public int ChunkSize => Math.Max(1, Size / JobsAtOnce);
+    public int Size => JobsAtOnce * transport.MaxInFlight;
+    public int ChunkSize => transport.MaxInFlight;
 
     /// <summary>
     /// Admits a send job when fewer than <see cref="JobsAtOnce"/> are sending on this node. The node's send workers are
