@@ -18,9 +18,10 @@ public sealed class SmtpConnectionException(string message, int? replyCode = nul
 /// <summary>
 /// One pooled MailKit client on a socket of our own with Nagle's algorithm off (MailKit's own connect leaves it on:
 /// every command then waits for the peer's delayed ACK, 22 messages/s). MailKit is given our own stream over that
-/// socket (<see cref="SubmissionStream"/>: one send per step of the transaction), and the time limits are ours: one deadline per connection, moved on at every write and every reply
-/// (MailKit's own socket stream sets up two cancellation sources and a timer for every read and write). Not
-/// thread-safe, as MailKit's client is not: the pool hands it to one sender at a time.
+/// socket (<see cref="SubmissionStream"/>: one send per step of the transaction), and the time limits are ours: one
+/// deadline per connection, moved on at every write and every reply (MailKit's own socket stream sets up two
+/// cancellation sources and a timer for every read and write). Not thread-safe, as MailKit's client is not: the pool
+/// hands it to one sender at a time.
 /// </summary>
 sealed class SubmissionConnection : IAsyncDisposable
 {
@@ -251,7 +252,7 @@ sealed class SubmissionConnection : IAsyncDisposable
 /// to the stream returned; a CRLF "." CRLF at the end of everything written since the transaction began is the end of
 /// the message. The <see cref="SubmissionStream"/> below may still hold those bytes (or, under TLS, their encrypted
 /// record): then the dot counts as sent when the stream reports everything held sent, so a send that fails leaves the
-/// message a plain retry. The fault tests guard this reading of MailKit's behaviour.
+/// message a plain retry. The fault tests and SubmissionStreamTests guard this reading of MailKit's behaviour.
 /// </summary>
 sealed class FinalDotWatch(Action onProgress, Action onFinalDot) : IProtocolLogger
 {
