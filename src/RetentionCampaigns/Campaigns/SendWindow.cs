@@ -10,7 +10,7 @@ namespace RetentionCampaigns.Campaigns;
 /// chunk; a marked message waits for a free connection at most as long as one chunk takes. (With chunks of half the
 /// pool, the connections idled while both jobs were between chunks, and each message paid for twice the statements:
 /// campaign benchmark on PostgreSQL 60.8-65.6 s with chunks of 4, 56.0-61.7 s with chunks of 8; PostgreSQL's CPU a
-/// message 240-290 µs, then 165-195 µs.)
+/// message 240-290 µs, then 165-193 µs.)
 /// </summary>
 public sealed class SendWindow(IMailTransport transport)
 {
