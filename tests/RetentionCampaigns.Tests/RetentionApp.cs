@@ -179,7 +179,8 @@ public sealed class TestDatabase : IAsyncDisposable
 
     async Task DropPostgresAsync()
     {
-        NpgsqlConnection.ClearAllPools();
+        // This database's pool only: clearing every pool would reach into the tests running beside this one.
+        await using (var own = new NpgsqlConnection(ConnectionString)) NpgsqlConnection.ClearPool(own);
         await using var admin = new NpgsqlConnection(RetentionApp.PostgresAdmin);
         await admin.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {postgresDatabase} WITH (FORCE)", admin);
@@ -188,7 +189,9 @@ public sealed class TestDatabase : IAsyncDisposable
 
     void DeleteSqliteFiles()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        // This file's pool only. Clearing every pool (ClearAllPools) races with the tests running beside this one:
+        // Microsoft.Data.Sqlite takes a connection being opened or returned at that moment for a leaked one.
+        using (var own = new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString)) Microsoft.Data.Sqlite.SqliteConnection.ClearPool(own);
         foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(sqliteFile + suffix);
         // The scheduler's store beside it (SchedulingSetup) and its owner lock.
         var jobs = RetentionCampaigns.Scheduling.SchedulingSetup.SqliteJobsFile($"Data Source={sqliteFile}");

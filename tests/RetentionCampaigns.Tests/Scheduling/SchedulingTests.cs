@@ -193,10 +193,7 @@ public sealed class SchedulingTests
         // minutes and never renew; this proves the connections are safe if one does.)
         InJobStoreFile(file =>
         {
-            // Not disposed: a renewal may still run after its lock is released, and disposing the storage would close
-            // its connection under it, a use after free in native code (the likely cause of a CI run's test host dying
-            // in libc 4 s after this test). The app's locks never renew, and it never closes a store a server uses.
-            var storage = new Hangfire.Storage.SQLite.SQLiteStorage(JobStore.Connections(file),
+            using var storage = new Hangfire.Storage.SQLite.SQLiteStorage(JobStore.Connections(file),
                 new Hangfire.Storage.SQLite.SQLiteStorageOptions { DistributedLockLifetime = TimeSpan.FromMilliseconds(50) });
             var written = 0;
             var until = DateTime.UtcNow.AddSeconds(2);
@@ -214,6 +211,11 @@ public sealed class SchedulingTests
                     }
                 }
             }
+            // A renewal that had begun when its lock was released may still be at work on the connection: it ends
+            // within milliseconds, and only then may the storage close its connections (closing one under it would be
+            // a use after free in native code). Left open instead, they would be closed by the garbage collector's
+            // finalizers, which sqlite-net does not do safely (its issues 667 and 1003).
+            Thread.Sleep(500);
         });
     }
 
@@ -224,12 +226,15 @@ public sealed class SchedulingTests
         {
             // Taken and never released, as by a process killed during a scheduler pass (its connection stays open
             // here, and its lock would live 10 minutes).
-            var killed = JobStore.Sqlite(file, new SchedulingOptions()).Storage.GetConnection();
-            killed.AcquireDistributedLock("recurring-jobs:lock", TimeSpan.FromSeconds(1));
+            using var killedStore = JobStore.Sqlite(file, new SchedulingOptions());
+            using var killed = killedStore.Storage.GetConnection();
+            using var killedLock = killed.AcquireDistributedLock("recurring-jobs:lock", TimeSpan.FromSeconds(1));
             using var next = JobStore.Sqlite(file, new SchedulingOptions());
             next.TakeOwnership();
             using var connection = next.Storage.GetConnection();
             using (connection.AcquireDistributedLock("recurring-jobs:lock", TimeSpan.FromSeconds(1))) { }
+            // Closed at the end (the lock first, as its renewal timer would otherwise outlive its connection): a dead
+            // process's connections are the kernel's business, a test's are its own.
         });
     }
 
