@@ -43,22 +43,34 @@ start_postgres
 
 results=$(mktemp -d)
 dotnet build RetentionCampaigns.sln -c Release -nologo -v quiet -maxcpucount:2 || { echo "0 passed, 1 failed"; exit 1; }
-status=0
+# Should a test host die (a native crash has no managed exception), --blame names the test it was running and the
+# runtime writes a crash report (every thread's stack, native and managed frames), printed below.
+crashes="$results/crashes"; mkdir -p "$crashes"
+status=0; passed=0; failed=0; skipped=0
 for project in tests/*.Tests/*.csproj; do
-  # --blame: should a test host die (a native crash has no managed exception), the output names the test it was running.
-  dotnet test "$project" -c Release --no-build --blame --logger "trx;LogFilePrefix=$(basename "$project" .csproj)" \
-    --results-directory "$results" || status=1
+  name=$(basename "$project" .csproj)
+  DOTNET_DbgEnableMiniDump=1 DOTNET_DbgMiniDumpType=1 DOTNET_EnableCrashReport=1 DOTNET_DbgMiniDumpName="$crashes/%e.%p.dmp" \
+    dotnet test "$project" -c Release --no-build --blame --logger "trx;LogFilePrefix=$name" --results-directory "$results"
+  code=$?
+  project_failed=0
+  for trx in "$results/$name"_*.trx; do
+    [ -f "$trx" ] || continue
+    counters=$(grep -o '<Counters [^>]*>' "$trx")
+    get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+    passed=$((passed + $(get passed))); project_failed=$((project_failed + $(get failed)))
+    skipped=$((skipped + $(get notExecuted)))
+  done
+  if [ "$code" != 0 ]; then
+    status=1
+    # A run that stopped without a failed test (the host died, or never started) still counts as a failure.
+    [ "$project_failed" != 0 ] || { project_failed=1; echo "$name: the test run stopped before its end (counted as one failure)"; }
+  fi
+  failed=$((failed + project_failed))
 done
-
-passed=0; failed=0; skipped=0; counted=0
-for trx in "$results"/*.trx; do
-  [ -f "$trx" ] || continue
-  counters=$(grep -o '<Counters [^>]*>' "$trx")
-  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
-  passed=$((passed + $(get passed))); failed=$((failed + $(get failed)))
-  skipped=$((skipped + $(get notExecuted))); counted=1
+for report in "$crashes"/*.crashreport.json; do
+  [ -f "$report" ] || continue
+  python3 tests/crash_report.py "$report"
 done
-[ "$counted" = 1 ] || { status=1; failed=$((failed + 1)); }
 [ "$failed" = 0 ] || status=1
 line="$passed passed, $failed failed"
 [ "$skipped" = 0 ] || line="$line, $skipped skipped"
