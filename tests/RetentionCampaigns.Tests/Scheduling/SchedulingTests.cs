@@ -193,29 +193,36 @@ public sealed class SchedulingTests
         // minutes and never renew; this proves the connections are safe if one does.)
         InJobStoreFile(file =>
         {
-            using var storage = new Hangfire.Storage.SQLite.SQLiteStorage(JobStore.Connections(file),
+            var storage = new Hangfire.Storage.SQLite.SQLiteStorage(JobStore.Connections(file),
                 new Hangfire.Storage.SQLite.SQLiteStorageOptions { DistributedLockLifetime = TimeSpan.FromMilliseconds(50) });
-            var written = 0;
-            var until = DateTime.UtcNow.AddSeconds(2);
-            while (DateTime.UtcNow < until)
+            try
             {
-                using var connection = storage.GetConnection();
-                using (connection.AcquireDistributedLock("renewing", TimeSpan.FromSeconds(5)))
+                var written = 0;
+                var until = DateTime.UtcNow.AddSeconds(2);
+                while (DateTime.UtcNow < until)
                 {
-                    for (var i = 0; i < 50; i++)
+                    using var connection = storage.GetConnection();
+                    using (connection.AcquireDistributedLock("renewing", TimeSpan.FromSeconds(5)))
                     {
-                        using var transaction = connection.CreateWriteTransaction();
-                        transaction.SetRangeInHash("progress", [new("written", (++written).ToString(System.Globalization.CultureInfo.InvariantCulture))]);
-                        transaction.Commit();
-                        Assert.Equal(written.ToString(System.Globalization.CultureInfo.InvariantCulture), connection.GetAllEntriesFromHash("progress")["written"]);
+                        for (var i = 0; i < 50; i++)
+                        {
+                            using var transaction = connection.CreateWriteTransaction();
+                            transaction.SetRangeInHash("progress", [new("written", (++written).ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+                            transaction.Commit();
+                            Assert.Equal(written.ToString(System.Globalization.CultureInfo.InvariantCulture), connection.GetAllEntriesFromHash("progress")["written"]);
+                        }
                     }
                 }
             }
-            // A renewal that had begun when its lock was released may still be at work on the connection: it ends
-            // within milliseconds, and only then may the storage close its connections (closing one under it would be
-            // a use after free in native code). Left open instead, they would be closed by the garbage collector's
-            // finalizers, which sqlite-net does not do safely (its issues 667 and 1003).
-            Thread.Sleep(500);
+            finally
+            {
+                // A renewal that had begun when its lock was released may still be at work on the connection: it ends
+                // within milliseconds, and only then may the storage close its connections (closing one under it would
+                // be a use after free in native code). Left open instead, they would be closed by the garbage
+                // collector's finalizers, which sqlite-net does not do safely (its issues 667 and 1003).
+                Thread.Sleep(500);
+                storage.Dispose();
+            }
         });
     }
 
