@@ -10,7 +10,9 @@ namespace RetentionCampaigns.Tests.Scenarios;
 [Collection("Scenarios")]
 public sealed class SendingScenarios(ITestOutputHelper output)
 {
-    const int Window = 16; // the node's send window, twice its pool of 8: at most this many deliveries in doubt per kill
+    // The node's send window (its send jobs times its pool, DeliveryCounter.AppSettings' 8): at most this many
+    // deliveries in doubt per kill.
+    const int Window = RetentionCampaigns.Campaigns.SendWindow.JobsAtOnce * 8;
 
     [Theory, ClassData(typeof(BothStores))]
     public async Task KilledThreeTimesMidRunEveryRecipientGetsOneMessageAndTheReportAgrees(DatabaseProvider store)
