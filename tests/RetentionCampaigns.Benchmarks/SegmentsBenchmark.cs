@@ -158,8 +158,10 @@ public static class SegmentsBenchmark
         var floorSeconds = watch.Elapsed.TotalSeconds;
         Console.WriteLine($"segments/{store}: floor aggregate SELECT over orders: {floorSeconds:F2} s ({groups:N0} customers)");
 
+        // The whole call, not the run's recorded duration: what follows its commit (work tables dropped) counts too.
+        watch.Restart();
         var refresh = await scope.ServiceProvider.GetRequiredService<MetricsRefresh>().RunAsync(Now, default);
-        var refreshSeconds = refresh.DurationMs / 1000.0;
+        var refreshSeconds = watch.Elapsed.TotalSeconds;
         var ratio = refreshSeconds / floorSeconds;
         Console.WriteLine($"segments/{store}: metrics refresh of {refresh.Customers:N0} customers: {refreshSeconds:F2} s = {ratio:F2} x the floor (limit 2.00 x)"
                           + (refreshLimitSeconds is { } l ? $", limit {l:F0} s" : ""));
