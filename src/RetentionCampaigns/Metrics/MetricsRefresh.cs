@@ -81,6 +81,9 @@ public sealed class MetricsRefresh(RetentionDb db, IOptions<MetricsOptions> opti
             db.MetricsRuns.Add(new MetricsRun { EvaluatedAt = now, StartedAt = startedAt, DurationMs = duration, Customers = customers, AverageLifespanYears = lifespan });
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
+            // The rewritten rows get their hint bits and the visibility map here, in one pass (0.1 s a million rows),
+            // rather than in the first segment count after the refresh or in an autovacuum beside the counts.
+            if (postgres) await connection.ExecuteAsync("VACUUM customer_metrics", ct: CancellationToken.None);
             return new MetricsRefreshResult(now, customers, duration, lifespan);
         }
         finally
