@@ -20,6 +20,7 @@ namespace RetentionCampaigns.Benchmarks;
 /// <c>--json FILE</c> writes the figures for <see cref="BenchmarkGuard"/>. <c>--warm-up</c> first sends a campaign to a
 /// third of the customers in the same app process, so the measured one runs on code the JIT has already optimised (a
 /// node that has been up for a while) rather than on a freshly started one (the goals' case, measured by default).
+/// <c>--app-env NAME=VALUE</c> (repeatable) runs the app with a runtime setting to compare, e.g. <c>DOTNET_TieredPGO=1</c>.
 /// </summary>
 public static class CampaignBenchmark
 {
@@ -27,10 +28,27 @@ public static class CampaignBenchmark
     public sealed record Figures(string Store, int Sent, double Seconds, double Rate, double Floor, double RatioToFloor, double AppCpuMicroseconds,
         double? DatabaseCpuMicroseconds, double PeakMegabytes, double FirstMessageSeconds);
 
+    /// <summary>How the app is run: after a warm-up campaign or not, with extra environment variables (runtime settings to compare).</summary>
+    sealed record RunOptions(bool WarmUp, IReadOnlyList<KeyValuePair<string, string>> AppEnvironment);
+
+    /// <summary>Each <c>--app-env NAME=VALUE</c>, e.g. <c>DOTNET_TieredPGO=1</c>: set in the app process only, not in the benchmark's.</summary>
+    static List<KeyValuePair<string, string>> AppEnvironment(string[] args)
+    {
+        var environment = new List<KeyValuePair<string, string>>();
+        for (var i = 0; i < args.Length - 1; i++)
+        {
+            if (args[i] != "--app-env") continue;
+            var (name, separator, value) = args[i + 1].Split('=', 2) switch { [var n, var v] => (n, true, v), _ => ("", false, "") };
+            if (!separator || name.Length == 0) throw new ArgumentException($"--app-env takes NAME=VALUE, not '{args[i + 1]}'");
+            environment.Add(new(name, value));
+        }
+        return environment;
+    }
+
     public static async Task<int> RunAsync(string[] args)
     {
         var recipients = Option(args, "--recipients", 100_000);
-        var warmUp = args.Contains("--warm-up");
+        var run = new RunOptions(args.Contains("--warm-up"), AppEnvironment(args));
         var port = AppProcess.FreePort();
         using var sink = SmtpBenchmark.StartSink(port);
         var figures = new List<Figures>();
@@ -41,8 +59,8 @@ public static class CampaignBenchmark
             var floor = Math.Max(SmtpBenchmark.SmtpSource(port, sessions: 8, 20_000), SmtpBenchmark.SmtpSource(port, sessions: 8, 20_000));
             Console.WriteLine($"campaign: floor smtp-source -d -s 8: {floor:N0} messages/s; our SMTP pool of 8 alone: {pool:N0} messages/s ({pool / floor:P0} of it)");
             var ok = true;
-            if (!args.Contains("--sqlite-only")) ok &= Check(await PostgresAsync(recipients, port, floor, warmUp), limitSeconds: 40);
-            if (!args.Contains("--postgres-only")) ok &= Check(await SqliteAsync(recipients, port, floor, warmUp), limitSeconds: 80);
+            if (!args.Contains("--sqlite-only")) ok &= Check(await PostgresAsync(recipients, port, floor, run), limitSeconds: 40);
+            if (!args.Contains("--postgres-only")) ok &= Check(await SqliteAsync(recipients, port, floor, run), limitSeconds: 80);
             if (OptionText(args, "--json") is { } json)
             {
                 await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new { benchmark = "campaign", recipients, measuredAt = DateTime.UtcNow, figures },
@@ -67,7 +85,7 @@ public static class CampaignBenchmark
         }
     }
 
-    static async Task<Figures> PostgresAsync(int recipients, int port, double floor, bool warmUp)
+    static async Task<Figures> PostgresAsync(int recipients, int port, double floor, RunOptions run)
     {
         var admin = Environment.GetEnvironmentVariable("RC_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres";
         var database = $"rc_bench_{DateTime.UtcNow:yyyyMMddHHmmss}";
@@ -75,7 +93,7 @@ public static class CampaignBenchmark
         var connection = new NpgsqlConnectionStringBuilder(admin) { Database = database, Options = Environment.GetEnvironmentVariable("RC_BENCH_PGOPTIONS") }.ConnectionString;
         try
         {
-            return await MeasureAsync("Postgres", connection, () => new NpgsqlConnection(connection), recipients, port, floor, warmUp);
+            return await MeasureAsync("Postgres", connection, () => new NpgsqlConnection(connection), recipients, port, floor, run);
         }
         finally
         {
@@ -84,13 +102,13 @@ public static class CampaignBenchmark
         }
     }
 
-    static async Task<Figures> SqliteAsync(int recipients, int port, double floor, bool warmUp)
+    static async Task<Figures> SqliteAsync(int recipients, int port, double floor, RunOptions run)
     {
         var file = Path.Combine(Path.GetTempPath(), $"rc-bench-campaign-{Guid.NewGuid():N}.db");
         var connection = $"Data Source={file}";
         try
         {
-            return await MeasureAsync("Sqlite", connection, () => new SqliteConnection(connection), recipients, port, floor, warmUp);
+            return await MeasureAsync("Sqlite", connection, () => new SqliteConnection(connection), recipients, port, floor, run);
         }
         finally
         {
@@ -101,7 +119,7 @@ public static class CampaignBenchmark
         }
     }
 
-    static async Task<Figures> MeasureAsync(string provider, string connection, Func<DbConnection> open, int recipients, int port, double floor, bool warmUp)
+    static async Task<Figures> MeasureAsync(string provider, string connection, Func<DbConnection> open, int recipients, int port, double floor, RunOptions run)
     {
         var store = provider.ToLowerInvariant();
         var postgres = provider == "Postgres";
@@ -114,9 +132,10 @@ public static class CampaignBenchmark
             ["Mail:Smtp:Security"] = "None", ["Mail:Smtp:PoolSize"] = Environment.GetEnvironmentVariable("RC_BENCH_POOL") ?? "8", ["Logging:LogLevel:RetentionCampaigns"] = "Warning",
         });
         var key = await AppProcess.CreateApiKeyAsync(settings, "benchmark");
+        foreach (var (name, value) in run.AppEnvironment) settings[name] = value;
         await using var app = await AppProcess.StartAsync("bench", settings, key);
 
-        if (warmUp)
+        if (run.WarmUp)
         {
             await CompleteAsync(await ScheduleAsync("Warm-up", new { field = "locale", op = "=", value = "en" }, DateTimeOffset.UtcNow.AddSeconds(2)));
             Console.WriteLine($"campaign: {store}: warm-up campaign to the English-speaking third completed; the measured one runs in the same app process");
@@ -181,7 +200,8 @@ public static class CampaignBenchmark
         foreach (var process in Process.GetProcessesByName("postgres"))
             using (process)
                 try { total += process.TotalProcessorTime; }
-                catch (InvalidOperationException) { } // exited meanwhile
+                // Exited meanwhile: before the runtime read its stat file (InvalidOperationException) or while it did.
+                catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
         return total;
     }
 

@@ -24,9 +24,10 @@ static int Usage()
                                                          metrics refresh vs an aggregate SELECT, segment count and preview
           render [--messages 100000]                     win-back messages per second on one thread vs a bare Scriban Template.Render
           smtp [--messages 20000]                        5 KB messages to smtp-sink: one connection, a pool of 8, vs smtp-source -d -s 8
-          campaign [--recipients 100000] [--postgres-only|--sqlite-only] [--json FILE]
+          campaign [--recipients 100000] [--postgres-only|--sqlite-only] [--json FILE] [--warm-up] [--app-env NAME=VALUE]...
                                                          a one-off campaign sent by the app process to smtp-sink, trigger to last accepted,
-                                                         against smtp-source -d -s 8; --json writes the figures for guard
+                                                         against smtp-source -d -s 8; --json writes the figures for guard; --warm-up sends
+                                                         to a third first in the same app process; --app-env sets a variable for the app only
           guard [--baseline FILE] RUN.json...            medians of campaign runs against baseline.json: fails when the ratio to the floor drops > 15 %
           unsubscribe [--seconds 30] [--connections 16] [--threads 2] [--customers 250000]
                                                          wrk against the one-click unsubscribe POST on PostgreSQL: rate, p99, all recorded
