@@ -59,19 +59,19 @@ public sealed class MarketingConsentColumnTests
         await using var db = database.CreateContext();
         var migrator = new DatabaseMigrator(db, NullLogger<DatabaseMigrator>.Instance);
         await migrator.MigrateAsync();
-        // Back to the schema before 0027, with consent recorded then.
+        // Back to the schema before 0027 (the later migrations stay; only 0027 runs again), with consent recorded then.
         await db.Database.ExecuteSqlRawAsync(store == DatabaseProvider.Postgres
             ? """
               DROP TRIGGER consent_events_inserted ON consent_events; DROP TRIGGER consent_events_updated ON consent_events;
               DROP TRIGGER consent_events_deleted ON consent_events; DROP FUNCTION customers_follow_marketing_consent();
               ALTER TABLE customers DROP COLUMN marketing_consent, DROP COLUMN marketing_objected;
-              DELETE FROM schema_migrations WHERE version >= 27;
+              DELETE FROM schema_migrations WHERE version = 27;
               """
             : """
               DROP TRIGGER consent_events_inserted; DROP TRIGGER consent_events_updated; DROP TRIGGER consent_events_deleted;
               DROP VIEW customer_marketing_consent;
               ALTER TABLE customers DROP COLUMN marketing_consent; ALTER TABLE customers DROP COLUMN marketing_objected;
-              DELETE FROM schema_migrations WHERE version >= 27;
+              DELETE FROM schema_migrations WHERE version = 27;
               """);
         var (anna, ben, cleo) = (await AddCustomerAsync(db, "anna"), await AddCustomerAsync(db, "ben"), await AddCustomerAsync(db, "cleo"));
         await AddEventAsync(db, anna, "email_marketing", "granted", false, "2026-01-01 10:00:00");
