@@ -51,23 +51,23 @@ public sealed class DeliveryLedger(RetentionDb db, TimeProvider clock)
         // PostgreSQL: the rows to claim are locked by an InitPlan (ARRAY(...)), run exactly once, and then updated by
         // their keys. As the subquery of a join, its locking and LIMIT were the plan's to repeat: with statistics that
         // had not seen the run yet (one row estimated), the planner rescanned it for each of the run's rows, each rescan
-        // locking the next 200, so one claim took the whole run (all 10,000 rows in a test; in the campaign benchmark one
+        // locking the next 200, so one claim took the whole run (all 500 rows in the test; in the campaign benchmark one
         // claim was still at it after 8 minutes, holding up every other job's marks).
         // "customer_id IN (subquery)" is no better: a subquery that locks rows is not hashed, it is rerun per row.
+        var next = $"""
+            SELECT customer_id AS cid FROM deliveries
+            WHERE run_id = @run AND customer_id > @after AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= @now)
+            ORDER BY customer_id LIMIT {limit}
+            """;
         var sql = db.IsPostgres
             ? $"""
               UPDATE deliveries SET status = 'claimed', claimed_by = @me, updated_at = @now
-              WHERE run_id = @run AND customer_id = ANY (ARRAY(
-                  SELECT customer_id FROM deliveries
-                  WHERE run_id = @run AND customer_id > @after AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= @now)
-                  ORDER BY customer_id LIMIT {limit} FOR UPDATE SKIP LOCKED))
+              WHERE run_id = @run AND customer_id = ANY (ARRAY({next} FOR UPDATE SKIP LOCKED))
               RETURNING customer_id, attempts
               """
             : $"""
               UPDATE deliveries SET status = 'claimed', claimed_by = @me, updated_at = @now
-              FROM (SELECT customer_id AS cid FROM deliveries
-                    WHERE run_id = @run AND customer_id > @after AND status IN ('pending', 'deferred') AND (not_before IS NULL OR not_before <= @now)
-                    ORDER BY customer_id LIMIT {limit}) AS next
+              FROM ({next}) AS next
               WHERE run_id = @run AND customer_id = next.cid
               RETURNING customer_id, attempts
               """;
