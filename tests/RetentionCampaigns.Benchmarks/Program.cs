@@ -20,8 +20,9 @@ static int Usage()
     Console.Error.WriteLine("""
         Usage: dotnet run -c Release --project tests/RetentionCampaigns.Benchmarks -- BENCHMARK [options]
           ingest [--rows 1000000] [--customers 100000]   orders CSV into PostgreSQL vs psql \copy into a bare table
-          segments [--customers 1000000] [--sqlite-customers 100000] [--postgres-only|--sqlite-only] [--keep]
-                                                         metrics refresh vs an aggregate SELECT, segment count and preview
+          segments [--customers 1000000] [--sqlite-customers 100000] [--postgres-only|--sqlite-only] [--keep] [--reuse DATABASE]
+                                                         metrics refresh vs an aggregate SELECT, segment count and preview;
+                                                         --keep leaves the generated database behind, --reuse measures a kept one again
           render [--messages 100000]                     win-back messages per second on one thread vs a bare Scriban Template.Render
           smtp [--messages 20000]                        5 KB messages to smtp-sink: one connection, a pool of 8, vs smtp-source -d -s 8
           campaign [--recipients 100000] [--postgres-only|--sqlite-only] [--json FILE] [--warm-up] [--app-env NAME=VALUE]...
