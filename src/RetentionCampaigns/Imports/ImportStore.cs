@@ -107,10 +107,13 @@ public sealed class ImportStore : IAsyncDisposable
         if (postgres) await CopyOrdersAsync(chunk, ct);
         else await InsertOrdersAsync(tx, chunk, ct);
 
+        // Orders of unknown customers are reported and taken out of the chunk, so the order lines need not look
+        // each line's customer up again to leave them out.
         var unknownLines = new List<long>();
         await using (var unknown = Command(tx, """
-            SELECT s.line FROM stage_orders AS s
-            WHERE NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.external_id = s.customer_external_id)
+            DELETE FROM stage_orders
+            WHERE NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.external_id = stage_orders.customer_external_id)
+            RETURNING line
             """))
         await using (var reader = await unknown.ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct)) unknownLines.Add(reader.GetInt64(0));
@@ -121,7 +124,6 @@ public sealed class ImportStore : IAsyncDisposable
             SELECT o.id, l.sku, l.product_name, l.category, l.quantity, l.unit_price_minor
             FROM stage_lines AS l
             JOIN stage_orders AS s ON s.external_id = l.order_external_id
-            JOIN customers AS c ON c.external_id = s.customer_external_id
             JOIN orders AS o ON o.external_id = l.order_external_id
             WHERE true
             ON CONFLICT (order_id, sku) DO UPDATE SET product_name = excluded.product_name, category = excluded.category,

@@ -88,6 +88,12 @@ public sealed class CsvImportTests
         Assert.Equal((0, 0), (again.GetProperty("created").GetInt32(), again.GetProperty("updated").GetInt32()));
         Assert.Equal((2, 3), await app.WithDbAsync(db => Task.FromResult((db.Orders.Count(), db.OrderLines.Count()))));
 
+        // The line of an unknown customer's order is not written, though an order of that id exists (B1 is K1's).
+        var ghost = await UploadAsync(app, "orders", Encoding.UTF8.GetBytes(
+            "order_id;customer_id;order_date;amount;sku;product_name;quantity;unit_price\nB1;GHOST;2025-06-01;5;KAF-9;Fremd;1;5\n"), 201);
+        Assert.Equal([(2, "customer_id")], ghost.GetProperty("errors").EnumerateArray().Select(e => (e.GetProperty("line").GetInt32(), e.GetProperty("column").GetString())));
+        Assert.Equal((2, 3), await app.WithDbAsync(db => Task.FromResult((db.Orders.Count(), db.OrderLines.Count()))));
+
         // A payment fingerprint is kept when a later import leaves the column out, and replaced when it gives another.
         async Task<(int Created, int Updated, string? Fingerprint)> ImportB7Async(string csv)
         {
