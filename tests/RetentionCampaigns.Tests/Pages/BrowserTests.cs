@@ -124,6 +124,9 @@ public sealed class BrowserTests(ChromiumFixture chromium)
         var page = await shop.SignInAsync(chromium.Browser, "ana@shop.example", UserRoles.Analyst, locale);
         await page.ClickAsync("nav a[href='/customers']");
         await Assertions.Expect(page.Locator("#results tbody tr")).ToHaveCountAsync(4);
+        // The rows are there before htmx (a deferred script) has taken the search field: typed sooner, the search
+        // would be lost (a CI run saw 4 rows for 10 s).
+        await page.WaitForLoadStateAsync(LoadState.Load);
         await page.FillAsync("#q", "pe"); // Peter by first name; upper or lower case
         await Assertions.Expect(page.Locator("#results tbody tr")).ToHaveCountAsync(1, new() { Timeout = 10_000 });
         await page.ClickAsync("#results a:has-text('Peter Pohl')");
